@@ -1,0 +1,61 @@
+// The least-squares objective on a batch of rows: residuals, canonical sums, loss and gradient.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "canonical_sum.hpp"
+
+namespace fastdescent {
+
+// A batch is rows(0), ..., rows(m - 1): a contiguous range, or positions of a shuffled order.
+struct ContiguousRows {
+    std::size_t first;
+    std::size_t operator()(std::size_t p) const { return first + p; }
+};
+
+struct OrderedRows {
+    const std::int64_t* order;
+    std::size_t operator()(std::size_t p) const { return static_cast<std::size_t>(order[p]); }
+};
+
+// sums (d + 2 values) = (sum r_i x_i, sum r_i, sum r_i^2) over the batch, with r_i = (x_i.w + b) - y_i:
+// rows add one after another inside blocks of 256 batch positions, blocks combine by the pair tree.
+// residuals (if not null) receives r for each batch position.
+template <class T, class Rows>
+void batch_sums(const T* X, const T* y, std::size_t d, Rows rows, std::size_t m, const T* w, T b,
+                PairTree<T>& tree, T* sums, T* residuals) {
+    tree.clear();
+    for (std::size_t start = 0; start < m; start += kBlockRows) {
+        const std::size_t stop = std::min(m, start + kBlockRows);
+        T* acc = tree.next_slot();
+        std::fill(acc, acc + d + 2, T(-0.0));
+        for (std::size_t p = start; p < stop; ++p) {
+            const std::size_t i = rows(p);
+            const T* x = X + i * d;
+            const T r = (lane_dot(x, w, d) + b) - y[i];
+            for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + r * x[j];
+            acc[d] = acc[d] + r;
+            acc[d + 1] = acc[d + 1] + r * r;
+            if (residuals != nullptr) residuals[p] = r;
+        }
+        tree.push();
+    }
+    tree.finish(sums);
+}
+
+// loss = S_rr / count (+ l2 * w.w); grad (d + 1 values: w then b) = 2 * (S / count) (+ 2 l2 w).
+template <class T>
+T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, T l2, T* grad) {
+    const T two = T(2);
+    T loss = sums[d + 1] / count;
+    for (std::size_t j = 0; j <= d; ++j) grad[j] = two * (sums[j] / count);
+    if (l2 != T(0)) {
+        loss = loss + l2 * lane_dot(w, w, d);
+        const T two_l2 = two * l2;
+        for (std::size_t j = 0; j < d; ++j) grad[j] = grad[j] + two_l2 * w[j];
+    }
+    return loss;
+}
+
+}  // namespace fastdescent

@@ -1,0 +1,131 @@
+// fastdescent._core: the C++ backend.  Its two functions mirror python/fastdescent/_reference.py.
+//
+// Arrays are taken with noconvert(): a silent dtype or layout conversion would copy the fit's
+// state, and the in-place updates would never reach the caller (pybind11#2455).  The Python layer
+// has already validated and converted every input once per call.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "fit.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace fastdescent {
+namespace {
+
+template <class T>
+using In = py::array_t<T, py::array::c_style>;
+
+void require(bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("fastdescent._core: " + what);
+}
+
+template <class T>
+void require_size(const In<T>& array, std::size_t size, const char* name) {
+    require(array.ndim() == 1 && static_cast<std::size_t>(array.size()) == size,
+            std::string(name) + " must be 1-D of length " + std::to_string(size));
+}
+
+template <class T>
+py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2) {
+    require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
+    const std::size_t n = X.shape(0), d = X.shape(1);
+    require_size(y, n, "y");
+    require_size(w, d, "w");
+    py::array_t<T> grad_w(d);
+    T loss, grad_b;
+    {
+        py::gil_scoped_release release;
+        PairTree<T> tree(d + 2);
+        std::vector<T> sums(d + 2), grad(d + 1);
+        batch_sums(X.data(), y.data(), d, ContiguousRows{0}, n, w.data(), b, tree, sums.data(), static_cast<T*>(nullptr));
+        loss = loss_and_gradient(sums.data(), w.data(), d, static_cast<T>(n), l2, grad.data());
+        std::copy(grad.begin(), grad.begin() + d, grad_w.mutable_data());
+        grad_b = grad[d];
+    }
+    return py::make_tuple(loss, grad_w, grad_b);
+}
+
+template <class T>
+py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& velocity, In<T>& average,
+                        In<T>& sag_memory, py::array_t<bool, py::array::c_style>& sag_seen, In<T>& sag_sum,
+                        py::array_t<std::int64_t, py::array::c_style>& counters,
+                        py::array_t<double, py::array::c_style>& best_loss,
+                        const py::array_t<std::int64_t, py::array::c_style>& orders, const In<T>& lr,
+                        std::size_t lr_stride, py::array_t<double, py::array::c_style>& losses,
+                        std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
+                        bool fit_intercept, std::int64_t average_start, bool sag, double tol,
+                        std::int64_t n_iter_no_change) {
+    require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
+    const std::size_t n = X.shape(0), d = X.shape(1);
+    require_size(y, n, "y");
+    require_size(theta, d + 1, "theta");
+    require_size(velocity, d + 1, "velocity");
+    require_size(average, d + 1, "average");
+    require_size(sag_memory, sag ? n : 0, "sag_memory");
+    require(sag_seen.ndim() == 1 && static_cast<std::size_t>(sag_seen.size()) == (sag ? n : 0),
+            "sag_seen must match sag_memory");
+    require_size(sag_sum, sag ? d + 1 : 0, "sag_sum");
+    require(counters.size() == 3 && best_loss.size() == 1, "counters has 3 values, best_loss 1");
+    require(orders.ndim() == 2 && static_cast<std::size_t>(orders.shape(1)) == n, "orders must be (k, n)");
+    require(static_cast<std::size_t>(losses.size()) >= n_epochs, "losses must hold n_epochs values");
+    require(batch_size >= 1 && lr_stride <= 1 && lr.size() >= 1, "batch_size >= 1, lr_stride 0 or 1");
+    const std::size_t steps = n_epochs * ((n + batch_size - 1) / batch_size);
+    require(lr_stride == 0 ||
+                static_cast<std::size_t>(lr.size()) >= static_cast<std::size_t>(counters.at(0)) + steps,
+            "lr must hold a rate for every step");
+    const std::int64_t* order_data = orders.data();
+    for (py::ssize_t k = 0; k < orders.size(); ++k)
+        require(order_data[k] >= 0 && static_cast<std::size_t>(order_data[k]) < n, "orders out of range");
+
+    FitArrays<T> arrays{X.data(),
+                        y.data(),
+                        n,
+                        d,
+                        theta.mutable_data(),
+                        velocity.mutable_data(),
+                        average.mutable_data(),
+                        sag_memory.mutable_data(),
+                        sag_seen.mutable_data(),
+                        sag_sum.mutable_data(),
+                        counters.mutable_data(),
+                        best_loss.mutable_data(),
+                        order_data,
+                        static_cast<std::size_t>(orders.shape(0)),
+                        lr.data(),
+                        lr_stride,
+                        losses.mutable_data()};
+    FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
+                          average_start, sag, tol, n_iter_no_change};
+    std::pair<std::size_t, Status> outcome;
+    {
+        py::gil_scoped_release release;
+        outcome = run_epochs(arrays, options);
+    }
+    return py::make_tuple(outcome.first, static_cast<int>(outcome.second));
+}
+
+template <class T>
+void bind(py::module_& m) {
+    m.def("loss_grad", &loss_grad<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a, "l2"_a);
+    m.def("run_epochs", &run_epochs_py<T>, "X"_a.noconvert(), "y"_a.noconvert(), "theta"_a.noconvert(),
+          "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
+          "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(),
+          "best_loss"_a.noconvert(), "orders"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
+          "losses"_a.noconvert(), py::kw_only(), "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a,
+          "l2"_a, "fit_intercept"_a, "average_start"_a, "sag"_a, "tol"_a, "n_iter_no_change"_a);
+}
+
+}  // namespace
+}  // namespace fastdescent
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "fastdescent's C++ backend (private: use the fastdescent package)";
+    fastdescent::bind<double>(m);
+    fastdescent::bind<float>(m);
+}

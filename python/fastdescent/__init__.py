@@ -1,0 +1,18 @@
+"""fastdescent: gradient-descent optimizers whose C++, Numba and numpy backends agree bit for bit."""
+
+from __future__ import annotations
+
+from ._backends import available_backends
+from ._fit import DivergenceError, FitResult, fit_linear
+from ._loss import mse_loss_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceError",
+    "FitResult",
+    "__version__",
+    "available_backends",
+    "fit_linear",
+    "mse_loss_grad",
+]

@@ -1,0 +1,35 @@
+"""The least-squares objective, evaluated by one backend."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backends
+from ._validation import as_data, as_float_array, real_scalar
+
+
+def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, backend: str = "auto"):
+    """Mean squared error of a linear model, and its gradient.
+
+    With residuals ``r = X @ w + b - y`` (n of them)::
+
+        loss   = mean(r**2) + l2 * ||w||**2
+        grad_w = 2 * X.T @ r / n + 2 * l2 * w
+        grad_b = 2 * mean(r)
+
+    This is torch's ``MSELoss`` scaling; estimators that follow another convention map onto it
+    exactly (multiplying by 2 is exact in floating point).  Every reduction follows the canonical
+    order of ``docs/reduction-order.md``, so each backend returns the same bits.
+
+    Returns ``(loss, grad_w, grad_b)`` in the working dtype of ``X`` (float32 stays float32).
+    """
+    name, module = _backends.resolve(backend)
+    X, y = as_data(X, y)
+    T = X.dtype.type
+    w = as_float_array(w, "w", X.dtype, ndim=1)
+    if w.shape[0] != X.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} values but X has {X.shape[1]} features (X shape {X.shape})")
+    b = real_scalar(b, "b")
+    l2 = real_scalar(l2, "l2", low=0.0)
+    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2))
+    return T(loss), np.asarray(grad_w, dtype=X.dtype), T(grad_b)

@@ -1,0 +1,227 @@
+"""The numpy reference backend: the canonical order of operations, executed in vectorised numpy.
+
+Every floating-point reduction here follows ``docs/reduction-order.md``; the C++ and Numba backends
+reproduce it bit for bit.  Nothing here may call ``@``, ``dot``, ``einsum``, ``sum`` or BLAS: their
+order depends on the CPU, the thread count and the memory layout.  ``np.add.accumulate`` is used
+where a sequential sum is wanted, because each of its outputs is by definition the previous output
+plus the next input (the first output is the first input, which equals ``-0.0 + input`` bit for bit).
+
+The backend interface (shared with ``_numba`` and the C++ ``_core``):
+
+- ``loss_grad(X, y, w, b, l2) -> (loss, grad_w, grad_b)`` on all rows in order;
+- ``run_epochs(...)`` runs whole epochs of a fit on a state it updates in place; see
+  ``fastdescent._fit`` for the meaning of each argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LANE_BYTES = 64
+BLOCK_ROWS = 256
+
+STATUS_RAN_ALL = 0
+STATUS_CONVERGED = 1
+STATUS_DIVERGED = 2
+
+
+def lane_count(dtype: np.dtype) -> int:
+    return LANE_BYTES // np.dtype(dtype).itemsize
+
+
+def row_dots(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Canonical dot product of every row of ``X`` (m, d) with ``w`` (d,).
+
+    Lane ``j mod L`` accumulates ``x_j * w_j`` in increasing ``j`` from -0.0; the lanes then combine
+    by halving.  The tail (``d mod L`` features) is a masked add into the first lanes.
+    """
+    m, d = X.shape
+    L = lane_count(X.dtype)
+    n_chunks = d // L
+    full = n_chunks * L
+    if n_chunks:
+        products = (X[:, :full] * w[:full]).reshape(m, n_chunks, L)
+        lanes = np.add.accumulate(products, axis=1)[:, -1, :].copy()
+    else:
+        lanes = np.full((m, L), -0.0, dtype=X.dtype)
+    if d > full:
+        lanes[:, : d - full] += X[:, full:] * w[full:]
+    while lanes.shape[1] > 1:
+        half = lanes.shape[1] // 2
+        lanes = lanes[:, :half] + lanes[:, half:]
+    return lanes[:, 0]
+
+
+def pair_tree(partials: np.ndarray) -> np.ndarray:
+    """Combine block partials (rows) by the adjacent-pair tree; an odd last one passes up."""
+    while partials.shape[0] > 1:
+        pairs = partials.shape[0] // 2
+        combined = partials[0 : 2 * pairs : 2] + partials[1 : 2 * pairs : 2]
+        if partials.shape[0] % 2:
+            combined = np.concatenate([combined, partials[-1:]])
+        partials = combined
+    return partials[0]
+
+
+def blocked_sum(C: np.ndarray) -> np.ndarray:
+    """Canonical sum over the rows of ``C`` (m, k): sequential inside blocks of 256 rows, then the tree."""
+    m, k = C.shape
+    n_full = m // BLOCK_ROWS
+    partials = []
+    if n_full:
+        blocks = C[: n_full * BLOCK_ROWS].reshape(n_full, BLOCK_ROWS, k)
+        partials.append(np.add.accumulate(blocks, axis=1)[:, -1, :])
+    if m > n_full * BLOCK_ROWS:
+        partials.append(np.add.accumulate(C[n_full * BLOCK_ROWS :], axis=0)[-1:])
+    return pair_tree(np.concatenate(partials))
+
+
+def residuals(X: np.ndarray, y: np.ndarray, w: np.ndarray, b) -> np.ndarray:
+    return (row_dots(X, w) + b) - y
+
+
+def batch_sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, b):
+    """Return ``(S, r)``: S = (sum r_i x_i, sum r_i, sum r_i^2) in canonical order, and the residuals."""
+    m, d = X.shape
+    r = residuals(X, y, w, b)
+    C = np.empty((m, d + 2), dtype=X.dtype)
+    C[:, :d] = r[:, None] * X
+    C[:, d] = r
+    C[:, d + 1] = r * r
+    return blocked_sum(C), r
+
+
+def loss_and_gradient(S: np.ndarray, w: np.ndarray, count, l2):
+    """Objective and gradient (w and b stacked, length d+1) from the canonical sums of ``count`` rows."""
+    T = w.dtype.type
+    d = w.shape[0]
+    two = T(2)
+    loss = S[d + 1] / count
+    grad = np.empty(d + 1, dtype=w.dtype)
+    grad[:d] = two * (S[:d] / count)
+    grad[d] = two * (S[d] / count)
+    if l2 != 0:
+        loss = loss + l2 * row_dots(w[None, :], w)[0]
+        grad[:d] = grad[:d] + (two * l2) * w
+    return T(loss), grad
+
+
+def loss_grad(X, y, w, b, l2):
+    T = X.dtype.type
+    S, _ = batch_sums(X, y, w, T(b))
+    loss, grad = loss_and_gradient(S, w, T(X.shape[0]), T(l2))
+    return loss, grad[:-1].copy(), grad[-1]
+
+
+def run_epochs(
+    X,
+    y,
+    theta,
+    velocity,
+    average,
+    sag_memory,
+    sag_seen,
+    sag_sum,
+    counters,
+    best_loss,
+    orders,
+    lr,
+    lr_stride,
+    losses,
+    n_epochs,
+    batch_size,
+    momentum,
+    nesterov,
+    l2,
+    fit_intercept,
+    average_start,
+    sag,
+    tol,
+    n_iter_no_change,
+):
+    """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``."""
+    T = X.dtype.type
+    n, d = X.shape
+    n_T = T(n)
+    two = T(2)
+    momentum = T(momentum)
+    l2 = T(l2)
+    two_l2 = two * l2
+    k = d + 1 if fit_intercept else d  # coordinates of theta that move
+    use_tol = not np.isnan(tol)
+    for epoch in range(n_epochs):
+        order = orders[epoch % orders.shape[0]] if orders.shape[0] else None
+        epoch_loss = T(-0.0)
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            rows = order[start:stop] if order is not None else slice(start, stop)
+            Xb, yb = X[rows], y[rows]
+            count = T(stop - start)
+            w = theta[:d]
+            S, r = batch_sums(Xb, yb, w, theta[d])
+            loss, grad = loss_and_gradient(S, w, count, l2)
+            if not np.isfinite(loss):
+                _record_epoch(losses, epoch, epoch_loss + loss * (count / n_T))
+                return epoch + 1, STATUS_DIVERGED
+            epoch_loss = epoch_loss + loss * (count / n_T)
+            if sag:
+                grad = _sag_direction(Xb, r, rows, sag_memory, sag_seen, sag_sum, counters, w, two, two_l2, l2)
+            step = counters[0]
+            lr_t = lr[step * lr_stride]
+            g = grad[:k]
+            if momentum != 0:
+                if step == 0:
+                    velocity[:k] = g
+                else:
+                    velocity[:k] = momentum * velocity[:k] + g
+                g = g + momentum * velocity[:k] if nesterov else velocity[:k]
+            theta[:k] = theta[:k] - lr_t * g
+            counters[0] = step + 1
+            if average_start >= 0 and step + 1 > average_start:
+                seen = step + 1 - average_start
+                if seen == 1:
+                    average[:k] = theta[:k]
+                else:
+                    average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
+        _record_epoch(losses, epoch, epoch_loss)
+        if use_tol and _stop_on_tol(float(epoch_loss), counters, best_loss, tol, n_iter_no_change):
+            return epoch + 1, STATUS_CONVERGED
+    return n_epochs, STATUS_RAN_ALL
+
+
+def _record_epoch(losses, epoch, epoch_loss):
+    losses[epoch] = float(epoch_loss)
+
+
+def _stop_on_tol(epoch_loss, counters, best_loss, tol, n_iter_no_change):
+    """scikit-learn's rule: an epoch improves when its loss is below best - tol."""
+    if epoch_loss > best_loss[0] - tol:
+        counters[2] += 1
+    else:
+        counters[2] = 0
+    if epoch_loss < best_loss[0]:
+        best_loss[0] = epoch_loss
+    return counters[2] >= n_iter_no_change
+
+
+def _sag_direction(Xb, r, rows, memory, seen, total, counters, w, two, two_l2, l2):
+    """Replace the batch's stored residuals, update the running sum, return the average gradient."""
+    T = Xb.dtype.type
+    d = Xb.shape[1]
+    index = np.arange(memory.shape[0])[rows]
+    delta = r - memory[index]
+    memory[index] = r
+    counters[1] += int(np.count_nonzero(~seen[index]))
+    seen[index] = True
+    updates = np.empty((delta.shape[0] + 1, d + 1), dtype=Xb.dtype)
+    updates[0] = total
+    updates[1:, :d] = delta[:, None] * Xb
+    updates[1:, d] = delta
+    total[:] = np.add.accumulate(updates, axis=0)[-1]
+    n_seen = T(counters[1])
+    grad = np.empty(d + 1, dtype=Xb.dtype)
+    grad[:d] = two * (total[:d] / n_seen)
+    grad[d] = two * (total[d] / n_seen)
+    if l2 != 0:
+        grad[:d] = grad[:d] + two_l2 * w
+    return grad

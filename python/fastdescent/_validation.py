@@ -1,0 +1,87 @@
+"""Input checks shared by every public entry point: one call per argument, before any native code runs."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def working_dtype(X, name: str = "X") -> np.dtype:
+    """The precision a computation on ``X`` runs in.
+
+    float32 and float64 keep their precision; float16 is computed in float32; bool and integer
+    data in float64.  Complex, object and string data are refused.
+    """
+    dtype = np.asarray(X).dtype if not hasattr(X, "dtype") else np.dtype(X.dtype)
+    if dtype in FLOAT_DTYPES:
+        return dtype
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)
+    raise TypeError(f"{name} must hold real numbers (float32, float64, integers or bool); got dtype {dtype}")
+
+
+def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
+    """A C-contiguous array of ``dtype`` with ``ndim`` dimensions and only finite values.
+
+    The caller's array is never written to: a view is returned only when no conversion is needed.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    if array.ndim != ndim:
+        shape_word = {1: "a 1-D array", 2: "a 2-D array (n_samples, n_features)"}[ndim]
+        raise ValueError(f"{name} must be {shape_word}; got shape {array.shape}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    check_finite(array, name)
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = np.unravel_index(int(np.argmin(finite)), array.shape) if array.ndim else ()
+        where = f" at index {tuple(int(i) for i in bad) if len(bad) > 1 else int(bad[0])}" if bad else ""
+        raise ValueError(f"{name} contains NaN or infinity{where}: {array[bad] if bad else array}")
+
+
+def as_data(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a design matrix and its targets; both come back in the working dtype of X."""
+    dtype = working_dtype(X, "X")
+    X = as_float_array(X, "X", dtype, ndim=2)
+    n, d = X.shape
+    if n == 0:
+        raise ValueError(f"X has no samples (shape {X.shape}); at least one row is needed")
+    if d == 0:
+        raise ValueError(f"X has no features (shape {X.shape}); at least one column is needed")
+    y = as_float_array(y, "y", dtype, ndim=1)
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} values but X has {n} rows (X shape {X.shape}, y shape {y.shape})")
+    return X, y
+
+
+def real_scalar(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """A finite real number inside the given range, or a ValueError that names the range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or below or above:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        bounds = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must be a finite number in {bounds}; got {value!r}")
+    return value
+
+
+def integer(value, name: str, *, low: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
