@@ -107,6 +107,7 @@ def fit_linear(
     batch_size : int or None
         None is full-batch gradient descent; an integer is minibatch SGD over a fresh seeded shuffle
         of the rows each epoch (``shuffle=False`` keeps their order).  A batch larger than n is n.
+        An epoch is n rows, split into ceil(n / batch_size) steps.
     momentum, nesterov : float, bool
         Heavy-ball momentum as torch.optim.SGD defines it: ``v <- momentum * v + g`` (the first step
         sets ``v = g``), then ``theta <- theta - lr * v``; with ``nesterov=True`` the step is
@@ -117,7 +118,8 @@ def fit_linear(
     method : {"sgd", "sag"}
         "sag" is the stochastic average gradient (Le Roux, Schmidt and Bach): each sample's last
         residual is kept and every step follows the average of the stored gradients over the
-        samples seen so far.
+        samples seen so far.  Its rows are drawn with replacement (n draws per epoch) unless
+        ``shuffle=False``, which cycles through the rows in order.
     max_iter : int
         Number of epochs (passes over the data) at most.
     tol, n_iter_no_change : float or None, int
@@ -177,7 +179,10 @@ def fit_linear(
         if shuffled:
             orders = np.empty((n_epochs, n), dtype=np.int64)
             for row in orders:
-                row[:] = rng.permutation(n)
+                # SGD visits every row once per epoch; SAG draws rows with replacement, as published
+                # (with a fresh permutation per epoch its stale gradients oscillate at rates that
+                # sampling with replacement tolerates).
+                row[:] = rng.integers(0, n, size=n) if method == "sag" else rng.permutation(n)
         else:
             orders = np.empty((0, n), dtype=np.int64)
         ran, status = module.run_epochs(

@@ -106,6 +106,11 @@ def loss_and_gradient(S: np.ndarray, w: np.ndarray, count, l2):
     return T(loss), grad
 
 
+# Overflow is not an error here: a fit that overflows is reported as diverged, as in the native backends.
+_quiet_overflow = np.errstate(over="ignore", invalid="ignore")
+
+
+@_quiet_overflow
 def loss_grad(X, y, w, b, l2):
     T = X.dtype.type
     S, _ = batch_sums(X, y, w, T(b))
@@ -113,6 +118,7 @@ def loss_grad(X, y, w, b, l2):
     return loss, grad[:-1].copy(), grad[-1]
 
 
+@_quiet_overflow
 def run_epochs(
     X,
     y,
@@ -209,9 +215,15 @@ def _sag_direction(Xb, r, rows, memory, seen, total, counters, w, two, two_l2, l
     T = Xb.dtype.type
     d = Xb.shape[1]
     index = np.arange(memory.shape[0])[rows]
+    # Rows are drawn with replacement, so a batch may hold a row twice.  Row by row, its second
+    # occurrence finds the memory already at r (same theta): delta = r - r = +0.0, as here.
+    _, first = np.unique(index, return_index=True)
+    repeated = np.ones(index.shape[0], dtype=bool)
+    repeated[first] = False
     delta = r - memory[index]
+    delta[repeated] = r[repeated] - r[repeated]
     memory[index] = r
-    counters[1] += int(np.count_nonzero(~seen[index]))
+    counters[1] += int(np.count_nonzero(~seen[index[first]]))
     seen[index] = True
     updates = np.empty((delta.shape[0] + 1, d + 1), dtype=Xb.dtype)
     updates[0] = total

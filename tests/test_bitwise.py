@@ -1,0 +1,140 @@
+"""Every backend returns the reference's bits: for the objective and for every kind of fit."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from helpers import DTYPES, assert_same_bits, make_data, problems
+
+import fastdescent
+from fastdescent import _fit
+
+NATIVE = [name for name in fastdescent.available_backends() if name != "numpy"]
+pytestmark = pytest.mark.skipif(not NATIVE, reason="no native backend to compare with the reference")
+
+
+@pytest.fixture(params=NATIVE, scope="session")
+def native(request):
+    return request.param
+
+
+@given(problem=problems(), b=st.sampled_from([0.0, -0.0, 1.5, -1e3]), l2=st.sampled_from([0.0, 0.25]))
+def test_loss_grad_bits(native, problem, b, l2):
+    X, y, w = problem
+    expected = fastdescent.mse_loss_grad(X, y, w, b, l2=l2, backend="numpy")
+    actual = fastdescent.mse_loss_grad(X, y, w, b, l2=l2, backend=native)
+    for name, a, e in zip(("loss", "grad_w", "grad_b"), actual, expected):
+        assert_same_bits(a, e, name)
+
+
+FIT_OPTIONS = st.fixed_dictionaries(
+    {
+        "batch_size": st.sampled_from([None, 1, 2, 7, 32, 256, 300, 10_000]),
+        "momentum": st.sampled_from([0.0, 0.5, 0.9]),
+        "nesterov": st.booleans(),
+        "average": st.sampled_from([False, True, 0, 3, 50]),
+        "method": st.sampled_from(["sgd", "sag"]),
+        "l2": st.sampled_from([0.0, 0.01]),
+        "fit_intercept": st.booleans(),
+        "shuffle": st.booleans(),
+        "tol": st.sampled_from([None, 0.0, 1e-3]),
+        "n_iter_no_change": st.integers(1, 3),
+        "lr": st.sampled_from([1e-3, 0.01, 0.1]),
+    }
+)
+
+
+def _fit_or_divergence(X, y, backend, options, max_iter):
+    try:
+        return fastdescent.fit_linear(X, y, backend=backend, max_iter=max_iter, random_state=7, **options)
+    except fastdescent.DivergenceError as error:
+        return error
+
+
+def assert_same_fit(actual, expected):
+    if isinstance(expected, Exception):
+        assert isinstance(actual, fastdescent.DivergenceError), "the reference diverged, this backend did not"
+        assert str(actual) == str(expected)
+        return
+    assert not isinstance(actual, Exception), f"this backend diverged, the reference did not: {actual}"
+    assert_same_bits(actual.coef, expected.coef, "coef")
+    assert_same_bits(actual.intercept, expected.intercept, "intercept")
+    assert_same_bits(actual.loss_history, expected.loss_history, "loss_history")
+    assert (actual.n_iter, actual.n_steps, actual.converged) == (expected.n_iter, expected.n_steps, expected.converged)
+
+
+@pytest.mark.slow
+@given(
+    # Magnitudes a fit survives, mostly: wide ones only test that everyone diverges alike.
+    problem=problems(max_n=400, exponents=((-3.0, -1.0), (-0.5, 0.0, 1.0))),
+    options=FIT_OPTIONS,
+    max_iter=st.integers(1, 4),
+)
+def test_fit_bits(native, problem, options, max_iter):
+    X, y, _ = problem
+    if options["momentum"] == 0:
+        options["nesterov"] = False
+    expected = _fit_or_divergence(X, y, "numpy", options, max_iter)
+    assert_same_fit(_fit_or_divergence(X, y, native, options, max_iter), expected)
+
+
+@pytest.mark.slow
+@given(seed=st.integers(0, 2**32 - 1), dtype=DTYPES, n=st.integers(257, 3000), d=st.sampled_from([1, 8, 17, 64]))
+def test_full_batch_bits_on_many_blocks(native, seed, dtype, n, d):
+    """Full-batch GD over several blocks of 256 rows: the pair tree decides the bits."""
+    X, y, _ = make_data(seed, n, d, dtype, low_exp=-2, high_exp=1)
+    options = {"lr": 1e-3, "momentum": 0.5, "l2": 0.01}
+    expected = _fit_or_divergence(X, y, "numpy", options, 5)
+    assert_same_fit(_fit_or_divergence(X, y, native, options, 5), expected)
+
+
+def test_divergence_is_reported_identically(native):
+    X, y, _ = make_data(0, 50, 3, np.float64, low_exp=2, high_exp=4)
+    expected = _fit_or_divergence(X, y, "numpy", {"lr": 1.0}, 50)
+    assert isinstance(expected, fastdescent.DivergenceError)
+    assert_same_fit(_fit_or_divergence(X, y, native, {"lr": 1.0}, 50), expected)
+
+
+@pytest.mark.parametrize("backend_name", fastdescent.available_backends())
+def test_fit_split_over_native_calls_is_unchanged(monkeypatch, backend_name):
+    """When the shuffles do not fit one call, the fit spans several calls with the same bits."""
+    X, y, _ = make_data(3, 90, 5, np.float32, low_exp=-1, high_exp=0.5)
+    options = {"batch_size": 4, "momentum": 0.9, "average": 10, "method": "sag", "lr": 0.01, "max_iter": 7}
+    whole = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
+    monkeypatch.setattr(_fit, "ORDER_BUDGET", 2 * 90)
+    split = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
+    assert_same_fit(split, whole)
+
+
+METHODS = {
+    "gd": {},
+    "sgd": {"batch_size": 1},
+    "minibatch": {"batch_size": 32},
+    "momentum": {"batch_size": 8, "momentum": 0.9},
+    "nesterov": {"batch_size": 300, "momentum": 0.5, "nesterov": True, "l2": 0.01},
+    "averaged": {"batch_size": 4, "average": 20},
+    "sag": {"batch_size": 1, "method": "sag", "l2": 0.01},
+    "sag-minibatch": {"batch_size": 5, "method": "sag", "momentum": 0.3, "fit_intercept": False},
+    "ordered": {"batch_size": 50, "shuffle": False, "tol": 1e-4, "n_iter_no_change": 2},
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [3, 16, 33])
+def test_fit_bits_on_larger_data(native, method, dtype, d):
+    """Hypothesis favours small examples; these are the sizes where blocks, lanes and tails all matter."""
+    X, y, _ = make_data(11 + d, 700, d, dtype, low_exp=-1.5, high_exp=-0.5)
+    y = y * 100
+    options = {"lr": 0.01, **METHODS[method]}
+    expected = _fit_or_divergence(X, y, "numpy", options, 3)
+    assert not isinstance(expected, Exception)
+    assert_same_fit(_fit_or_divergence(X, y, native, options, 3), expected)
+
+
+def test_sag_minibatch_with_repeated_rows(native):
+    """SAG draws rows with replacement: a batch of 8 from 10 rows repeats some of them."""
+    X, y, _ = make_data(2, 10, 3, np.float64, low_exp=-1, high_exp=0)
+    options = {"lr": 0.05, "batch_size": 8, "method": "sag", "l2": 0.01}
+    expected = _fit_or_divergence(X, y, "numpy", options, 20)
+    assert_same_fit(_fit_or_divergence(X, y, native, options, 20), expected)
