@@ -1,0 +1,35 @@
+"""Command line: ``python -m fastdescent demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__, available_backends
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fastdescent", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fastdescent {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="fit y = 2x + 3 + noise by every method on every backend")
+    demo.add_argument("--n", type=int, default=20_000, help="size of the larger sample (default 20000)")
+    demo.add_argument("--backend", action="append", choices=("cpp", "numba", "numpy"),
+                      help="limit to these backends (repeatable); default: all available")  # fmt: skip
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from ._demo import run
+
+        print(f"fastdescent {__version__}; backends available here: {', '.join(available_backends())}")
+        rows = run(sizes=(5, args.n), backends=args.backend)
+        disagree = sorted({(row["n"], row["method"]) for row in rows if not row["bits_agree"]})
+        if disagree:
+            print(f"\nbackends disagree on: {disagree}", file=sys.stderr)
+            return 1
+        print("\nEvery backend returned the same bits for every method.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
