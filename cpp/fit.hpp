@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -13,7 +14,11 @@
 
 namespace fastdescent {
 
-enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2 };
+enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2, kInterrupted = 3 };
+
+// Between batches, a long fit asks whether to stop (Ctrl-C) after about this many multiply-adds:
+// a fraction of a millisecond, so the caller hears a signal quickly and the check costs nothing.
+constexpr std::size_t kWorkBetweenPolls = std::size_t(1) << 20;
 
 template <class T>
 struct FitArrays {
@@ -121,9 +126,12 @@ inline bool stop_on_tol(double epoch_loss, std::int64_t* counters, double* best_
 
 }  // namespace detail
 
-// Runs up to o.n_epochs epochs; returns (epochs run, status).
+// Runs up to o.n_epochs epochs; returns (epochs run, status).  `interrupted` is polled every
+// kWorkBetweenPolls units of work; when it answers true the fit stops where it is.
 template <class T>
-std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOptions<T>& o) {
+std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOptions<T>& o,
+                                          const std::function<bool()>& interrupted) {
+    std::size_t work_since_poll = 0;
     const std::size_t n = a.n, d = a.d;
     const T n_total = static_cast<T>(n);
     PairTree<T> tree(d + 2);
@@ -151,6 +159,11 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
                 return {epoch + 1, kDiverged};
             }
             detail::take_step(a, o, grad.data());
+            work_since_poll += m * (d + 1);
+            if (work_since_poll >= kWorkBetweenPolls) {
+                work_since_poll = 0;
+                if (interrupted()) return {epoch, kInterrupted};
+            }
         }
         a.losses[epoch] = static_cast<double>(epoch_loss);
         if (!std::isnan(o.tol) &&

@@ -102,11 +102,17 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& vel
                         losses.mutable_data()};
     FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
                           average_start, sag, tol, n_iter_no_change};
+    // Ctrl-C sets a flag that only Python code reads: take the GIL back briefly to look at it.
+    auto interrupted = [] {
+        py::gil_scoped_acquire hold;
+        return PyErr_CheckSignals() != 0;
+    };
     std::pair<std::size_t, Status> outcome;
     {
         py::gil_scoped_release release;
-        outcome = run_epochs(arrays, options);
+        outcome = run_epochs(arrays, options, interrupted);
     }
+    if (outcome.second == kInterrupted) throw py::error_already_set();
     return py::make_tuple(outcome.first, static_cast<int>(outcome.second));
 }
 
@@ -124,8 +130,32 @@ void bind(py::module_& m) {
 }  // namespace
 }  // namespace fastdescent
 
+namespace fastdescent {
+namespace {
+
+py::dict build_info() {
+    py::dict info;
+#if defined(__clang__)
+    info["compiler"] = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+    info["compiler"] = std::string("gcc ") + __VERSION__;
+#elif defined(_MSC_VER)
+    info["compiler"] = "msvc " + std::to_string(_MSC_VER);
+#else
+    info["compiler"] = "unknown";
+#endif
+    // One portable build: the compiler's baseline for the target (SSE2 on x86-64, NEON on aarch64).
+    info["simd"] = "baseline";
+    info["threads"] = 1;
+    return info;
+}
+
+}  // namespace
+}  // namespace fastdescent
+
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fastdescent's C++ backend (private: use the fastdescent package)";
+    m.def("build_info", &fastdescent::build_info, "How this extension was compiled");
     fastdescent::bind<double>(m);
     fastdescent::bind<float>(m);
 }

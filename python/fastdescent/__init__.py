@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._backends import available_backends
+from ._config import show_config
 from ._fit import DivergenceError, FitResult, fit_linear
 from ._loss import mse_loss_grad
 
@@ -15,4 +16,5 @@ __all__ = [
     "available_backends",
     "fit_linear",
     "mse_loss_grad",
+    "show_config",
 ]
