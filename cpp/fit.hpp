@@ -20,6 +20,9 @@ enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2, kInterrupted = 3
 // a fraction of a millisecond, so the caller hears a signal quickly and the check costs nothing.
 constexpr std::size_t kWorkBetweenPolls = std::size_t(1) << 20;
 
+// An epoch loss past this multiple of the fit's first epoch loss means divergence (as the reference).
+constexpr double kLossGrowthLimit = 1e10;
+
 template <class T>
 struct FitArrays {
     const T* X;
@@ -32,7 +35,7 @@ struct FitArrays {
     bool* sag_seen;  // n (SAG only)
     T* sag_sum;      // d + 1 (SAG only)
     std::int64_t* counters;  // steps taken, samples seen by SAG, epochs without improvement
-    double* best_loss;
+    double* loss_state;  // best epoch loss (tol), first epoch loss (NaN until known)
     const std::int64_t* orders;  // n_orders x n row orders; none: natural order
     std::size_t n_orders;
     const T* lr;
@@ -52,6 +55,7 @@ struct FitOptions {
     bool sag;
     double tol;  // NaN: run every epoch
     std::int64_t n_iter_no_change;
+    T clip_norm;  // 0: no clipping
 };
 
 namespace detail {
@@ -83,10 +87,21 @@ void sag_direction(const FitArrays<T>& a, const FitOptions<T>& o, Rows rows, std
     }
 }
 
+// Scale the moving part of the gradient down to norm clip_norm (norm by the canonical lane dot).
+template <class T>
+void clip_to_norm(T* grad, std::size_t moving, T clip_norm) {
+    const T norm = std::sqrt(lane_dot(grad, grad, moving));
+    if (norm > clip_norm) {
+        const T scale = clip_norm / norm;
+        for (std::size_t j = 0; j < moving; ++j) grad[j] = grad[j] * scale;
+    }
+}
+
 // torch.optim.SGD's rule: v = g on the first step, then v = mu v + g; step along v or g + mu v.
 template <class T>
-void take_step(const FitArrays<T>& a, const FitOptions<T>& o, const T* grad) {
+void take_step(const FitArrays<T>& a, const FitOptions<T>& o, T* grad) {
     const std::size_t moving = o.fit_intercept ? a.d + 1 : a.d;
+    if (o.clip_norm > T(0)) clip_to_norm(grad, moving, o.clip_norm);
     const std::int64_t step = a.counters[0];
     const T rate = a.lr[static_cast<std::size_t>(step) * a.lr_stride];
     for (std::size_t j = 0; j < moving; ++j) {
@@ -112,15 +127,23 @@ void take_step(const FitArrays<T>& a, const FitOptions<T>& o, const T* grad) {
     }
 }
 
+inline bool grew_past_limit(double epoch_loss, double* loss_state) {
+    if (std::isnan(loss_state[1])) {
+        loss_state[1] = epoch_loss;
+        return false;
+    }
+    return loss_state[1] > 0 && epoch_loss > kLossGrowthLimit * loss_state[1];
+}
+
 // scikit-learn's rule: an epoch improves when its loss is below best - tol.
-inline bool stop_on_tol(double epoch_loss, std::int64_t* counters, double* best_loss, double tol,
+inline bool stop_on_tol(double epoch_loss, std::int64_t* counters, double* loss_state, double tol,
                         std::int64_t n_iter_no_change) {
-    if (epoch_loss > best_loss[0] - tol) {
+    if (epoch_loss > loss_state[0] - tol) {
         ++counters[2];
     } else {
         counters[2] = 0;
     }
-    if (epoch_loss < best_loss[0]) best_loss[0] = epoch_loss;
+    if (epoch_loss < loss_state[0]) loss_state[0] = epoch_loss;
     return counters[2] >= n_iter_no_change;
 }
 
@@ -166,8 +189,9 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             }
         }
         a.losses[epoch] = static_cast<double>(epoch_loss);
+        if (detail::grew_past_limit(a.losses[epoch], a.loss_state)) return {epoch + 1, kDiverged};
         if (!std::isnan(o.tol) &&
-            detail::stop_on_tol(a.losses[epoch], a.counters, a.best_loss, o.tol, o.n_iter_no_change))
+            detail::stop_on_tol(a.losses[epoch], a.counters, a.loss_state, o.tol, o.n_iter_no_change))
             return {epoch + 1, kConverged};
     }
     return {o.n_epochs, kRanAll};

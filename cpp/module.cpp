@@ -55,12 +55,12 @@ template <class T>
 py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& velocity, In<T>& average,
                         In<T>& sag_memory, py::array_t<bool, py::array::c_style>& sag_seen, In<T>& sag_sum,
                         py::array_t<std::int64_t, py::array::c_style>& counters,
-                        py::array_t<double, py::array::c_style>& best_loss,
+                        py::array_t<double, py::array::c_style>& loss_state,
                         const py::array_t<std::int64_t, py::array::c_style>& orders, const In<T>& lr,
                         std::size_t lr_stride, py::array_t<double, py::array::c_style>& losses,
                         std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
-                        std::int64_t n_iter_no_change) {
+                        std::int64_t n_iter_no_change, T clip_norm) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
@@ -71,7 +71,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& vel
     require(sag_seen.ndim() == 1 && static_cast<std::size_t>(sag_seen.size()) == (sag ? n : 0),
             "sag_seen must match sag_memory");
     require_size(sag_sum, sag ? d + 1 : 0, "sag_sum");
-    require(counters.size() == 3 && best_loss.size() == 1, "counters has 3 values, best_loss 1");
+    require(counters.size() == 3 && loss_state.size() == 2, "counters has 3 values, loss_state 2");
     require(orders.ndim() == 2 && static_cast<std::size_t>(orders.shape(1)) == n, "orders must be (k, n)");
     require(static_cast<std::size_t>(losses.size()) >= n_epochs, "losses must hold n_epochs values");
     require(batch_size >= 1 && lr_stride <= 1 && lr.size() >= 1, "batch_size >= 1, lr_stride 0 or 1");
@@ -94,14 +94,14 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& vel
                         sag_seen.mutable_data(),
                         sag_sum.mutable_data(),
                         counters.mutable_data(),
-                        best_loss.mutable_data(),
+                        loss_state.mutable_data(),
                         order_data,
                         static_cast<std::size_t>(orders.shape(0)),
                         lr.data(),
                         lr_stride,
                         losses.mutable_data()};
     FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
-                          average_start, sag, tol, n_iter_no_change};
+                          average_start, sag, tol, n_iter_no_change, clip_norm};
     // Ctrl-C sets a flag that only Python code reads: take the GIL back briefly to look at it.
     auto interrupted = [] {
         py::gil_scoped_acquire hold;
@@ -122,9 +122,9 @@ void bind(py::module_& m) {
     m.def("run_epochs", &run_epochs_py<T>, "X"_a.noconvert(), "y"_a.noconvert(), "theta"_a.noconvert(),
           "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
           "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(),
-          "best_loss"_a.noconvert(), "orders"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
+          "loss_state"_a.noconvert(), "orders"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
           "losses"_a.noconvert(), py::kw_only(), "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a,
-          "l2"_a, "fit_intercept"_a, "average_start"_a, "sag"_a, "tol"_a, "n_iter_no_change"_a);
+          "l2"_a, "fit_intercept"_a, "average_start"_a, "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ FIT_OPTIONS = st.fixed_dictionaries(
         "tol": st.sampled_from([None, 0.0, 1e-3]),
         "n_iter_no_change": st.integers(1, 3),
         "lr": st.sampled_from([1e-3, 0.01, 0.1]),
+        "clip_norm": st.sampled_from([None, None, 0.5, 10.0]),
     }
 )
 
@@ -116,6 +117,7 @@ METHODS = {
     "sag": {"batch_size": 1, "method": "sag", "l2": 0.01},
     "sag-minibatch": {"batch_size": 5, "method": "sag", "momentum": 0.3, "fit_intercept": False},
     "ordered": {"batch_size": 50, "shuffle": False, "tol": 1e-4, "n_iter_no_change": 2},
+    "clipped": {"batch_size": 16, "momentum": 0.9, "clip_norm": 1.0},
 }
 
 

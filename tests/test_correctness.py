@@ -153,3 +153,32 @@ def test_least_squares_solution_with_l2(backend):
     np.testing.assert_allclose(fit.coef, w, atol=1e-8)
     np.testing.assert_allclose(fit.intercept, y.mean() - X.mean(axis=0) @ w, atol=1e-8)
     assert fit.converged and fit.n_iter < 3000 and len(fit.loss_history) == fit.n_iter
+
+
+def test_clip_norm_bounds_every_step(backend):
+    """One GD step from zero with clip_norm moves theta by exactly lr * clip_norm in norm."""
+    X, y, _ = make_data(7, 100, 4, np.float64, low_exp=0, high_exp=1)
+    fit = fastdescent.fit_linear(X, y * 100, lr=0.1, max_iter=1, clip_norm=0.5, backend=backend)
+    step = np.append(fit.coef, fit.intercept)
+    np.testing.assert_allclose(np.linalg.norm(step), 0.1 * 0.5, rtol=1e-14)
+    _, grad_w, grad_b = fastdescent.mse_loss_grad(X, y * 100, np.zeros(4), backend="numpy")
+    gradient = np.append(grad_w, grad_b)
+    np.testing.assert_allclose(step / np.linalg.norm(step), -gradient / np.linalg.norm(gradient), rtol=1e-12)
+    loose = fastdescent.fit_linear(X, y * 100, lr=0.1, max_iter=1, clip_norm=1e300, backend=backend)
+    plain = fastdescent.fit_linear(X, y * 100, lr=0.1, max_iter=1, backend=backend)
+    assert_same_bits(loose.coef, plain.coef)
+
+
+def test_clip_norm_tames_an_exploding_fit(backend):
+    x = np.arange(1.0, 6.0)
+    with pytest.raises(fastdescent.DivergenceError):
+        fastdescent.fit_linear(x[:, None], 2 * x + 3, lr=0.1, max_iter=500, backend=backend)
+    fit = fastdescent.fit_linear(x[:, None], 2 * x + 3, lr=0.02, max_iter=3000, clip_norm=1.0, backend=backend)
+    np.testing.assert_allclose([fit.coef[0], fit.intercept], [2, 3], atol=1e-3)
+
+
+def test_a_loss_that_grows_without_overflowing_is_divergence(backend):
+    """The loss grows by 1e10 long before it overflows: the fit stops there and says why."""
+    x = np.arange(1.0, 6.0)
+    with pytest.raises(fastdescent.DivergenceError, match="1e\\+10 times the first epoch"):
+        fastdescent.fit_linear(x[:, None], 2 * x + 3, lr=0.1, max_iter=500, backend=backend)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _backends
+from ._reference import LOSS_GROWTH_LIMIT, STATUS_CONVERGED, STATUS_DIVERGED
 from ._validation import as_data, as_float_array, integer, real_scalar
 
 METHODS = ("sgd", "sag")
@@ -22,9 +23,6 @@ METHODS = ("sgd", "sag")
 # The shuffles handed to one native call hold at most this many row indices (32 MiB of int64);
 # a fit with more epochs * rows runs in several calls, which changes no bit of the result.
 ORDER_BUDGET = 1 << 22
-
-_STATUS_CONVERGED = 1
-_STATUS_DIVERGED = 2
 
 
 class DivergenceError(FloatingPointError):
@@ -62,7 +60,7 @@ class _State:
     sag_seen: np.ndarray
     sag_sum: np.ndarray  # sum over samples of memory_i * (x_i, 1)
     counters: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # steps, seen, epochs w/o gain
-    best_loss: np.ndarray = field(default_factory=lambda: np.full(1, np.inf))
+    loss_state: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.nan]))  # best, first epoch
 
     @classmethod
     def start(cls, theta: np.ndarray, n_samples: int, sag: bool) -> _State:
@@ -96,6 +94,7 @@ def fit_linear(
     random_state=None,
     coef_init=None,
     intercept_init: float = 0.0,
+    clip_norm: float | None = None,
     backend: str = "auto",
 ) -> FitResult:
     """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
@@ -129,13 +128,19 @@ def fit_linear(
         Seeds the shuffles (``numpy.random.default_rng``); a Generator passed in is advanced.
     coef_init, intercept_init : array, float
         Starting point (zeros by default).
+    clip_norm : float or None
+        Clip each step's gradient (the SAG direction for SAG) to this Euclidean norm, taken over
+        the coefficients and the fitted intercept, before momentum: ``g <- g * (clip_norm / ||g||)``
+        when ``||g|| > clip_norm``.  For the exploding-gradient case.
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend returns the same bits; see :func:`fastdescent.available_backends`.
 
     Raises
     ------
     DivergenceError
-        When the loss becomes NaN or infinite (lower the learning rate).
+        When a minibatch loss becomes NaN or infinite, or an epoch loss grows past
+        ``LOSS_GROWTH_LIMIT`` (1e10) times the first epoch's loss; the fit stops at once.
+        A smaller learning rate (or ``clip_norm``) usually helps.
     """
     name, module = _backends.resolve(backend)
     X, y = as_data(X, y)
@@ -157,6 +162,7 @@ def fit_linear(
     n_iter_no_change = integer(n_iter_no_change, "n_iter_no_change", low=1)
     tol_value = math.nan if tol is None else real_scalar(tol, "tol", low=0.0)
     average_start = _average_start(average)
+    clip_value = 0.0 if clip_norm is None else real_scalar(clip_norm, "clip_norm", low=0.0, low_open=True)
 
     steps_per_epoch = -(-n // batch)
     lr_array, lr_stride = _learning_rates(lr, dtype, max_iter * steps_per_epoch)
@@ -189,18 +195,19 @@ def fit_linear(
             X, y,
             state.theta, state.velocity, state.average,
             state.sag_memory, state.sag_seen, state.sag_sum,
-            state.counters, state.best_loss,
+            state.counters, state.loss_state,
             orders, lr_array, lr_stride, losses[epochs_done:epochs_done + n_epochs],
             n_epochs=n_epochs, batch_size=batch, momentum=T(momentum), nesterov=bool(nesterov),
             l2=T(l2), fit_intercept=bool(fit_intercept), average_start=average_start,
-            sag=(method == "sag"), tol=tol_value, n_iter_no_change=n_iter_no_change,
+            sag=(method == "sag"), tol=tol_value, n_iter_no_change=n_iter_no_change, clip_norm=T(clip_value),
         )  # fmt: skip
         epochs_done += int(ran)
 
     history = losses[:epochs_done].copy()
-    if status == _STATUS_DIVERGED:
+    if status == STATUS_DIVERGED:
+        growth = "" if not np.isfinite(history[-1]) else f", over {LOSS_GROWTH_LIMIT:g} times the first epoch's {history[0]}"
         raise DivergenceError(
-            f"the fit diverged: the loss became {history[-1]} in epoch {epochs_done} "
+            f"the fit diverged: the loss became {history[-1]} in epoch {epochs_done}{growth} "
             f"(method={method!r}, lr={lr if np.ndim(lr) == 0 else 'array'}); try a smaller learning rate"
         )
     n_steps = int(state.counters[0])
@@ -212,7 +219,7 @@ def fit_linear(
         raise DivergenceError(
             f"the fit diverged: the coefficients overflowed after epoch {epochs_done}; try a smaller learning rate"
         )
-    converged = status == _STATUS_CONVERGED
+    converged = status == STATUS_CONVERGED
     message = (
         f"converged: the epoch loss improved by less than tol={tol} for {n_iter_no_change} epoch(s)"
         if converged

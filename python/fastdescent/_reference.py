@@ -24,6 +24,10 @@ STATUS_RAN_ALL = 0
 STATUS_CONVERGED = 1
 STATUS_DIVERGED = 2
 
+# A fit whose epoch loss grows past this multiple of its first epoch's loss has diverged: stop it
+# before it overflows (documented in fit_linear).
+LOSS_GROWTH_LIMIT = 1e10
+
 
 def lane_count(dtype: np.dtype) -> int:
     return LANE_BYTES // np.dtype(dtype).itemsize
@@ -129,7 +133,7 @@ def run_epochs(
     sag_seen,
     sag_sum,
     counters,
-    best_loss,
+    loss_state,
     orders,
     lr,
     lr_stride,
@@ -144,6 +148,7 @@ def run_epochs(
     sag,
     tol,
     n_iter_no_change,
+    clip_norm,
 ):
     """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``."""
     T = X.dtype.type
@@ -153,6 +158,7 @@ def run_epochs(
     momentum = T(momentum)
     l2 = T(l2)
     two_l2 = two * l2
+    clip_norm = T(clip_norm)
     k = d + 1 if fit_intercept else d  # coordinates of theta that move
     use_tol = not np.isnan(tol)
     for epoch in range(n_epochs):
@@ -175,6 +181,10 @@ def run_epochs(
             step = counters[0]
             lr_t = lr[step * lr_stride]
             g = grad[:k]
+            if clip_norm > 0:
+                norm = np.sqrt(row_dots(g[None, :], g)[0])
+                if norm > clip_norm:
+                    g = g * (clip_norm / norm)
             if momentum != 0:
                 if step == 0:
                     velocity[:k] = g
@@ -190,7 +200,9 @@ def run_epochs(
                 else:
                     average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
         _record_epoch(losses, epoch, epoch_loss)
-        if use_tol and _stop_on_tol(float(epoch_loss), counters, best_loss, tol, n_iter_no_change):
+        if _grew_past_limit(losses[epoch], loss_state):
+            return epoch + 1, STATUS_DIVERGED
+        if use_tol and _stop_on_tol(losses[epoch], counters, loss_state, tol, n_iter_no_change):
             return epoch + 1, STATUS_CONVERGED
     return n_epochs, STATUS_RAN_ALL
 
@@ -199,14 +211,22 @@ def _record_epoch(losses, epoch, epoch_loss):
     losses[epoch] = float(epoch_loss)
 
 
-def _stop_on_tol(epoch_loss, counters, best_loss, tol, n_iter_no_change):
-    """scikit-learn's rule: an epoch improves when its loss is below best - tol."""
-    if epoch_loss > best_loss[0] - tol:
+def _grew_past_limit(epoch_loss, loss_state):
+    """loss_state[1] is the fit's first epoch loss (NaN until there is one)."""
+    if np.isnan(loss_state[1]):
+        loss_state[1] = epoch_loss
+        return False
+    return loss_state[1] > 0 and epoch_loss > LOSS_GROWTH_LIMIT * loss_state[1]
+
+
+def _stop_on_tol(epoch_loss, counters, loss_state, tol, n_iter_no_change):
+    """scikit-learn's rule: an epoch improves when its loss is below best - tol (loss_state[0])."""
+    if epoch_loss > loss_state[0] - tol:
         counters[2] += 1
     else:
         counters[2] = 0
-    if epoch_loss < best_loss[0]:
-        best_loss[0] = epoch_loss
+    if epoch_loss < loss_state[0]:
+        loss_state[0] = epoch_loss
     return counters[2] >= n_iter_no_change
 
 
