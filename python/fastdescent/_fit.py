@@ -124,8 +124,9 @@ def fit_linear(
     tol, n_iter_no_change : float or None, int
         Stop once the epoch loss has failed to drop below ``best - tol`` for ``n_iter_no_change``
         epochs in a row (scikit-learn's rule); ``converged`` then is True.  None runs all epochs.
-    random_state : None, int, SeedSequence or numpy Generator
-        Seeds the shuffles (``numpy.random.default_rng``); a Generator passed in is advanced.
+    random_state : None, int, SeedSequence, numpy Generator or RandomState
+        Seeds the shuffles (``numpy.random.default_rng``); a Generator or RandomState passed in
+        is advanced (it is the caller's stream).
     coef_init, intercept_init : array, float
         Starting point (zeros by default).
     clip_norm : float or None
@@ -176,7 +177,7 @@ def fit_linear(
     theta[d] = T(real_scalar(intercept_init, "intercept_init"))
     state = _State.start(theta, n, sag=(method == "sag"))
 
-    rng = np.random.default_rng(random_state) if shuffled else None
+    rng = _generator(random_state)
     epochs_per_call = max(1, ORDER_BUDGET // n) if shuffled else max_iter
     losses = np.empty(max_iter, dtype=np.float64)
     epochs_done, status = 0, 0
@@ -226,6 +227,19 @@ def fit_linear(
         else f"stopped after max_iter={max_iter} epochs"
     )
     return FitResult(coef, intercept, epochs_done, converged, history, n_steps, name, message)
+
+
+def _generator(random_state) -> np.random.Generator:
+    """numpy's Generator for the shuffles; a legacy RandomState (scikit-learn style) seeds one."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(0, 2**32 - 1, dtype=np.int64))
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            "random_state must be None, a non-negative integer, a numpy SeedSequence, Generator or "
+            f"RandomState; got {random_state!r}"
+        ) from error
 
 
 def _average_start(average) -> int:

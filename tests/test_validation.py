@@ -1,0 +1,87 @@
+"""Rows of docs/input-validation.md not already covered in test_api.py."""
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, make_data
+
+import fastdescent
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data(0, 30, 3, np.float64, low_exp=-1, high_exp=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"coef_init": [0.0, np.nan, 0.0]}, "coef_init contains NaN or infinity at index 1"),
+        ({"lr": np.r_[np.full(40, 0.1), np.inf, np.full(100, 0.1)]}, "lr contains NaN or infinity at index 40"),
+        ({"clip_norm": 0.0}, "clip_norm"),
+        ({"clip_norm": -1.0}, "clip_norm"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"random_state": -1}, "random_state"),
+        ({"intercept_init": np.inf}, "intercept_init"),
+    ],
+)
+def test_fit_linear_value_errors(data, kwargs, match):
+    X, y, _ = data
+    with pytest.raises(ValueError, match=match):
+        fastdescent.fit_linear(X, y, batch_size=1, max_iter=4, **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"random_state": "seed"}, "random_state"), ({"backend": 3}, "backend")])
+def test_fit_linear_type_errors(data, kwargs, match):
+    X, y, _ = data
+    with pytest.raises(TypeError, match=match):
+        fastdescent.fit_linear(X, y, **kwargs)
+
+
+def test_mse_loss_grad_checks_w_and_b(data):
+    X, y, w = data
+    with pytest.raises(ValueError, match="w contains NaN or infinity at index 2"):
+        fastdescent.mse_loss_grad(X, y, [1.0, 2.0, np.nan])
+    with pytest.raises(ValueError, match="w has 2 values but X has 3 features"):
+        fastdescent.mse_loss_grad(X, y, [1.0, 2.0])
+    with pytest.raises(ValueError, match="y must be a 1-D array"):
+        fastdescent.mse_loss_grad(X, y[:, None], w)
+    with pytest.raises(ValueError, match="b must be"):
+        fastdescent.mse_loss_grad(X, y, w, b=np.nan)
+    with pytest.raises(ValueError, match="l2 must be"):
+        fastdescent.mse_loss_grad(X, y, w, l2=-0.5)
+
+
+def test_random_state_kinds_agree(data):
+    X, y, _ = data
+    fits = [
+        fastdescent.fit_linear(X, y, batch_size=2, max_iter=2, random_state=seed)
+        for seed in (5, np.random.default_rng(5), np.random.SeedSequence(5))
+    ]
+    for fit in fits[1:]:
+        assert_same_bits(fit.coef, fits[0].coef)
+    legacy = fastdescent.fit_linear(X, y, batch_size=2, max_iter=2, random_state=np.random.RandomState(0))
+    assert np.isfinite(legacy.coef).all()
+
+
+def test_read_only_memory_mapped_and_pandas_inputs(backend, data, tmp_path):
+    X, y, _ = data
+    expected = fastdescent.fit_linear(X, y, batch_size=4, max_iter=2, random_state=0, backend=backend)
+
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    path = tmp_path / "X.dat"
+    mapped = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
+    mapped[:] = X
+    mapped.flush()
+    mapped = np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
+    pd = pytest.importorskip("pandas")
+    for X_like, y_like in [(read_only, y), (mapped, y), (pd.DataFrame(X), pd.Series(y))]:
+        fit = fastdescent.fit_linear(X_like, y_like, batch_size=4, max_iter=2, random_state=0, backend=backend)
+        assert_same_bits(fit.coef, expected.coef)
+        assert_same_bits(fit.intercept, expected.intercept)
+
+
+def test_bool_input_is_float64(backend):
+    X = np.array([[True, False], [False, True], [True, True]])
+    loss, grad_w, _ = fastdescent.mse_loss_grad(X, [1, 0, 1], [0.5, 0.5], backend=backend)
+    assert grad_w.dtype == np.float64 and type(loss) is np.float64
