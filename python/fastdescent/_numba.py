@@ -1,0 +1,299 @@
+"""The Numba backend: the canonical order of ``docs/reduction-order.md`` as explicit loops.
+
+It mirrors the C++ kernels (``cpp/``) loop for loop and must return the reference's bits, so:
+no ``fastmath`` (no reassociation, no FMA contraction), no ``np.sum``/``np.dot`` inside kernels,
+and no float64 literal in float32 arithmetic: constants come from ``array.dtype.type(...)``.
+Kernels release the GIL (``nogil``), so fits in several Python threads run in parallel.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numba
+import numpy as np
+
+from ._reference import (
+    BLOCK_ROWS,
+    LANE_BYTES,
+    LOSS_GROWTH_LIMIT,
+    STATUS_CONVERGED,
+    STATUS_DIVERGED,
+    STATUS_RAN_ALL,
+)
+
+STATUS_INTERRUPTED = 3
+WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
+MAX_TREE_DEPTH = 64  # the pair tree of up to 2**63 blocks
+
+_jit = functools.partial(numba.njit, fastmath=False, cache=True, nogil=True)
+
+
+@_jit
+def _lane_dot(a, b, lanes):
+    """Lane j % L accumulates a_j * b_j from -0.0; a masked tail; lanes combine by halving."""
+    L = lanes.shape[0]
+    d = a.shape[0]
+    negative_zero = lanes.dtype.type(-0.0)
+    for lane in range(L):
+        lanes[lane] = negative_zero
+    full = d - d % L
+    for start in range(0, full, L):
+        for lane in range(L):
+            lanes[lane] = lanes[lane] + a[start + lane] * b[start + lane]
+    for lane in range(d - full):
+        lanes[lane] = lanes[lane] + a[full + lane] * b[full + lane]
+    half = L // 2
+    while half >= 1:
+        for lane in range(half):
+            lanes[lane] = lanes[lane] + lanes[lane + half]
+        half //= 2
+    return lanes[0]
+
+
+@_jit
+def _merge_top(stack, blocks, depth):
+    left, right = stack[depth - 2], stack[depth - 1]
+    for k in range(left.shape[0]):
+        left[k] = left[k] + right[k]
+    blocks[depth - 2] += blocks[depth - 1]
+    return depth - 1
+
+
+@_jit
+def _batch_sums(X, y, order, first, m, w, b, stack, blocks, lanes, sums, residuals):
+    """(sum r x, sum r, sum r^2) over batch positions first..first+m-1 (of ``order``, if not empty).
+
+    Blocks of 256 positions add rows one after another from -0.0; block partials combine by the
+    adjacent-pair tree, streamed as a binary counter (merge the top two while they cover equal
+    numbers of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.
+    """
+    d = X.shape[1]
+    negative_zero = X.dtype.type(-0.0)
+    ordered = order.shape[0] > 0
+    keep_residuals = residuals.shape[0] > 0
+    depth = 0
+    for block_start in range(0, m, BLOCK_ROWS):
+        acc = stack[depth]
+        for k in range(d + 2):
+            acc[k] = negative_zero
+        for p in range(block_start, min(m, block_start + BLOCK_ROWS)):
+            i = order[first + p] if ordered else first + p
+            x = X[i]
+            r = (_lane_dot(x, w, lanes) + b) - y[i]
+            for j in range(d):
+                acc[j] = acc[j] + r * x[j]
+            acc[d] = acc[d] + r
+            acc[d + 1] = acc[d + 1] + r * r
+            if keep_residuals:
+                residuals[p] = r
+        blocks[depth] = 1
+        depth += 1
+        while depth >= 2 and blocks[depth - 1] == blocks[depth - 2]:
+            depth = _merge_top(stack, blocks, depth)
+    while depth >= 2:
+        depth = _merge_top(stack, blocks, depth)
+    for k in range(d + 2):
+        sums[k] = stack[0, k]
+
+
+@_jit
+def _loss_and_gradient(sums, w, count, l2, grad, lanes):
+    """loss = S_rr / count (+ l2 w.w); grad = 2 (S / count) (+ 2 l2 w), intercept last."""
+    d = w.shape[0]
+    two = w.dtype.type(2)
+    loss = sums[d + 1] / count
+    for j in range(d + 1):
+        grad[j] = two * (sums[j] / count)
+    if l2 != 0:
+        loss = loss + l2 * _lane_dot(w, w, lanes)
+        two_l2 = two * l2
+        for j in range(d):
+            grad[j] = grad[j] + two_l2 * w[j]
+    return loss
+
+
+def _workspace(X):
+    d = X.shape[1]
+    lanes = np.empty(LANE_BYTES // X.dtype.itemsize, dtype=X.dtype)
+    return np.empty((MAX_TREE_DEPTH, d + 2), X.dtype), np.empty(MAX_TREE_DEPTH, np.int64), lanes
+
+
+@_jit
+def _loss_grad_kernel(X, y, w, b, l2, stack, blocks, lanes):
+    n, d = X.shape
+    sums = np.empty(d + 2, X.dtype)
+    grad = np.empty(d + 1, X.dtype)
+    no_order = np.empty(0, np.int64)
+    _batch_sums(X, y, no_order, 0, n, w, b, stack, blocks, lanes, sums, sums[:0])
+    loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, lanes)
+    return loss, grad
+
+
+def loss_grad(X, y, w, b, l2):
+    T = X.dtype.type
+    loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), *_workspace(X))
+    return T(loss), grad[:-1].copy(), grad[-1]
+
+
+@_jit
+def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters, w, l2, grad):
+    """Replace the batch's stored residuals, fold the changes into the running sum in position
+    order, and put the average of the stored gradients over the samples seen so far into grad."""
+    d = X.shape[1]
+    ordered = order.shape[0] > 0
+    for p in range(m):
+        i = order[first + p] if ordered else first + p
+        delta = residuals[p] - memory[i]
+        memory[i] = residuals[p]
+        if not seen[i]:
+            seen[i] = True
+            counters[1] += 1
+        x = X[i]
+        for j in range(d):
+            total[j] = total[j] + delta * x[j]
+        total[d] = total[d] + delta
+    two = X.dtype.type(2)
+    n_seen = X.dtype.type(counters[1])
+    for j in range(d + 1):
+        grad[j] = two * (total[j] / n_seen)
+    if l2 != 0:
+        two_l2 = two * l2
+        for j in range(d):
+            grad[j] = grad[j] + two_l2 * w[j]
+
+
+@_jit
+def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, moving, momentum, nesterov,
+               average_start, clip_norm, lanes):  # fmt: skip
+    """Clip, torch.optim.SGD's momentum (v = g on the first step), the step, then averaging."""
+    if clip_norm > 0:
+        norm = np.sqrt(_lane_dot(grad[:moving], grad[:moving], lanes))
+        if norm > clip_norm:
+            scale = clip_norm / norm
+            for j in range(moving):
+                grad[j] = grad[j] * scale
+    step = counters[0]
+    rate = lr[step * lr_stride]
+    for j in range(moving):
+        g = grad[j]
+        if momentum != 0:
+            v = g if step == 0 else momentum * velocity[j] + g
+            velocity[j] = v
+            g = g + momentum * v if nesterov else v
+        theta[j] = theta[j] - rate * g
+    taken = step + 1
+    counters[0] = taken
+    if average_start >= 0 and taken > average_start:
+        averaged = taken - average_start
+        if averaged == 1:
+            for j in range(moving):
+                average[j] = theta[j]
+        else:
+            count = theta.dtype.type(averaged)
+            for j in range(moving):
+                average[j] = average[j] + (theta[j] - average[j]) / count
+
+
+@_jit
+def _grew_past_limit(epoch_loss, loss_state):
+    if np.isnan(loss_state[1]):
+        loss_state[1] = epoch_loss
+        return False
+    return loss_state[1] > 0 and epoch_loss > LOSS_GROWTH_LIMIT * loss_state[1]
+
+
+@_jit
+def _stop_on_tol(epoch_loss, counters, loss_state, tol, n_iter_no_change):
+    """scikit-learn's rule: an epoch improves when its loss is below best - tol."""
+    if epoch_loss > loss_state[0] - tol:
+        counters[2] += 1
+    else:
+        counters[2] = 0
+    if epoch_loss < loss_state[0]:
+        loss_state[0] = epoch_loss
+    return counters[2] >= n_iter_no_change
+
+
+@_jit
+def _run_epochs_kernel(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
+                       orders, lr, lr_stride, losses, n_epochs, batch_size, momentum, nesterov, l2,
+                       fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, stop_flag,
+                       stack, blocks, lanes):  # fmt: skip
+    n, d = X.shape
+    n_total = X.dtype.type(n)
+    moving = d + 1 if fit_intercept else d
+    sums = np.empty(d + 2, X.dtype)
+    grad = np.empty(d + 1, X.dtype)
+    residuals = np.empty(batch_size if sag else 0, X.dtype)
+    w = theta[:d]
+    natural_order = np.empty(0, np.int64)
+    work_since_poll = 0
+    for epoch in range(n_epochs):
+        order = orders[epoch % orders.shape[0]] if orders.shape[0] > 0 else natural_order
+        epoch_loss = X.dtype.type(-0.0)
+        for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            count = X.dtype.type(m)
+            _batch_sums(X, y, order, start, m, w, theta[d], stack, blocks, lanes, sums, residuals)
+            loss = _loss_and_gradient(sums, w, count, l2, grad, lanes)
+            epoch_loss = epoch_loss + loss * (count / n_total)
+            if not np.isfinite(loss):
+                losses[epoch] = epoch_loss
+                return epoch + 1, STATUS_DIVERGED
+            if sag:
+                _sag_direction(X, order, start, m, residuals, sag_memory, sag_seen, sag_sum, counters, w, l2, grad)
+            _take_step(theta, velocity, average, grad, counters, lr, lr_stride, moving, momentum, nesterov,
+                       average_start, clip_norm, lanes)  # fmt: skip
+            work_since_poll += m * (d + 1)
+            if work_since_poll >= WORK_BETWEEN_POLLS:
+                work_since_poll = 0
+                if stop_flag[0]:
+                    return epoch, STATUS_INTERRUPTED
+        losses[epoch] = epoch_loss
+        if _grew_past_limit(losses[epoch], loss_state):
+            return epoch + 1, STATUS_DIVERGED
+        if not np.isnan(tol) and _stop_on_tol(losses[epoch], counters, loss_state, tol, n_iter_no_change):
+            return epoch + 1, STATUS_CONVERGED
+    return n_epochs, STATUS_RAN_ALL
+
+
+def run_epochs(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state, orders, lr,
+               lr_stride, losses, *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start,
+               sag, tol, n_iter_no_change, clip_norm):  # fmt: skip
+    """Run up to ``n_epochs`` epochs natively; see ``_reference.run_epochs`` for the contract.
+
+    Ctrl-C only reaches the main thread between Python bytecodes, never inside compiled code, so
+    there the kernel runs in a worker thread (it holds no GIL) while the main thread waits; an
+    interrupt raises a stop flag that the kernel reads between batches, then propagates.
+    """
+    stop_flag = np.zeros(1, dtype=np.int8)
+    call = functools.partial(
+        _run_epochs_kernel, X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
+        orders, lr, lr_stride, losses, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
+        average_start, sag, tol, n_iter_no_change, clip_norm, stop_flag, *_workspace(X),
+    )  # fmt: skip
+    if threading.current_thread() is not threading.main_thread():
+        return call()
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(_capture(call)), daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except BaseException:  # KeyboardInterrupt: stop the kernel, wait for it, let the interrupt go on
+        stop_flag[0] = 1
+        worker.join()
+        raise
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
+
+
+def _capture(call):
+    try:
+        return call(), None
+    except BaseException as error:  # re-raised in the calling thread
+        return None, error
