@@ -277,23 +277,29 @@ def run_epochs(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, co
     if threading.current_thread() is not threading.main_thread():
         return call()
     outcome = []
-    worker = threading.Thread(target=lambda: outcome.append(_capture(call)), daemon=True)
+    finished = threading.Event()
+    worker = threading.Thread(target=_capture, args=(call, outcome, finished), daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.05)
+        # Wait on an Event, not on join(): an interrupted join() can leave the thread looking alive.
+        while not finished.wait(0.05):
+            pass
     except BaseException:  # KeyboardInterrupt: stop the kernel, wait for it, let the interrupt go on
         stop_flag[0] = 1
-        worker.join()
+        finished.wait()
         raise
+    finally:
+        worker.join()
     result, error = outcome[0]
     if error is not None:
         raise error
     return result
 
 
-def _capture(call):
+def _capture(call, outcome, finished):
     try:
-        return call(), None
+        outcome.append((call(), None))
     except BaseException as error:  # re-raised in the calling thread
-        return None, error
+        outcome.append((None, error))
+    finally:
+        finished.set()
