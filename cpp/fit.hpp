@@ -1,6 +1,7 @@
-// Whole epochs of a least-squares fit: minibatch gradient or SAG direction, heavy-ball / Nesterov
-// momentum, Polyak-Ruppert averaging, loss history, tol and divergence checks.  The semantics are
-// those of run_epochs in python/fastdescent/_reference.py, step for step.
+// Whole epochs of a least-squares fit: minibatch gradient or SAG direction, clipping, heavy-ball /
+// Nesterov momentum, Polyak-Ruppert averaging, loss and gradient-norm history, validation score,
+// and the stopping rules.  The semantics are those of run_epochs in
+// python/fastdescent/_reference.py, step for step.
 #pragma once
 
 #include <cmath>
@@ -14,33 +15,35 @@
 
 namespace fastdescent {
 
-enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2, kInterrupted = 3 };
+enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2, kInterrupted = 3, kGradientSmall = 4 };
 
 // Between batches, a long fit asks whether to stop (Ctrl-C) after about this many multiply-adds:
 // a fraction of a millisecond, so the caller hears a signal quickly and the check costs nothing.
 constexpr std::size_t kWorkBetweenPolls = std::size_t(1) << 20;
 
-// An epoch loss past this multiple of the fit's first epoch loss means divergence (as the reference).
-constexpr double kLossGrowthLimit = 1e10;
-
 template <class T>
 struct FitArrays {
     const T* X;
     const T* y;
+    const T* weights;  // null: unweighted
     std::size_t n, d;
-    T* theta;     // d coefficients, then the intercept
-    T* velocity;  // d + 1
-    T* average;   // d + 1
-    T* sag_memory;  // n residuals (SAG only)
+    T* theta;       // d coefficients, then the intercept
+    T* velocity;    // d + 1
+    T* average;     // d + 1
+    T* sag_memory;  // n weighted residuals (SAG only)
     bool* sag_seen;  // n (SAG only)
     T* sag_sum;      // d + 1 (SAG only)
-    std::int64_t* counters;  // steps taken, samples seen by SAG, epochs without improvement
-    double* loss_state;  // best epoch loss (tol), first epoch loss (NaN until known)
-    const std::int64_t* orders;  // n_orders x n row orders; none: natural order
-    std::size_t n_orders;
-    const T* lr;
+    std::int64_t* counters;  // steps taken, samples seen by SAG, epochs without improvement, rate divisions
+    double* loss_state;      // best criterion, first epoch loss (NaN until known)
+    const std::int64_t* orders;  // n_orders x epoch_rows row orders; none: rows 0..n-1
+    std::size_t n_orders, epoch_rows;
+    const std::int64_t* validation_rows;
+    std::size_t n_validation;
+    const T* lr;  // from the first step of this call
     std::size_t lr_stride;  // 0: one constant rate, 1: a rate per step
-    double* losses;         // one per epoch of this call
+    double* losses;      // one per epoch of this call
+    double* grad_norms;  // one per epoch of this call
+    double* scores;      // validation score per epoch (with validation rows)
 };
 
 template <class T>
@@ -53,23 +56,28 @@ struct FitOptions {
     bool fit_intercept;
     std::int64_t average_start;  // -1: no averaging
     bool sag;
-    double tol;  // NaN: run every epoch
+    double tol;  // NaN: no tol rule
     std::int64_t n_iter_no_change;
     T clip_norm;  // 0: no clipping
+    bool adaptive;
+    double gtol;
+    double growth_limit;
+    double validation_scale;
 };
 
 namespace detail {
 
-// Replace the batch's stored residuals, fold the change into the running sum (batch positions in
-// order), and return in grad the average of the stored gradients over the samples seen so far.
+// Replace the batch's stored weighted residuals, fold the change into the running sum (batch
+// positions in order), and return in grad the average of the stored gradients over the samples
+// seen so far.
 template <class T, class Rows>
-void sag_direction(const FitArrays<T>& a, const FitOptions<T>& o, Rows rows, std::size_t m,
-                   const T* residuals, T* grad) {
+void sag_direction(const FitArrays<T>& a, const FitOptions<T>& o, Rows rows, std::size_t m, const T* q,
+                   T* grad) {
     const std::size_t d = a.d;
     for (std::size_t p = 0; p < m; ++p) {
         const std::size_t i = rows(p);
-        const T delta = residuals[p] - a.sag_memory[i];
-        a.sag_memory[i] = residuals[p];
+        const T delta = q[p] - a.sag_memory[i];
+        a.sag_memory[i] = q[p];
         if (!a.sag_seen[i]) {
             a.sag_seen[i] = true;
             ++a.counters[1];
@@ -87,23 +95,30 @@ void sag_direction(const FitArrays<T>& a, const FitOptions<T>& o, Rows rows, std
     }
 }
 
-// Scale the moving part of the gradient down to norm clip_norm (norm by the canonical lane dot).
 template <class T>
-void clip_to_norm(T* grad, std::size_t moving, T clip_norm) {
-    const T norm = std::sqrt(lane_dot(grad, grad, moving));
-    if (norm > clip_norm) {
-        const T scale = clip_norm / norm;
-        for (std::size_t j = 0; j < moving; ++j) grad[j] = grad[j] * scale;
-    }
+T norm(const T* v, std::size_t size) {
+    return std::sqrt(lane_dot(v, v, size));
 }
 
-// torch.optim.SGD's rule: v = g on the first step, then v = mu v + g; step along v or g + mu v.
+// Clip to clip_norm; torch.optim.SGD's momentum (v = g on the first step, then v = mu v + g, step
+// along v or g + mu v); the step; then averaging.  Returns the rate it used.
 template <class T>
-void take_step(const FitArrays<T>& a, const FitOptions<T>& o, T* grad) {
+T take_step(const FitArrays<T>& a, const FitOptions<T>& o, T* grad, std::int64_t first_step) {
     const std::size_t moving = o.fit_intercept ? a.d + 1 : a.d;
-    if (o.clip_norm > T(0)) clip_to_norm(grad, moving, o.clip_norm);
+    if (o.clip_norm > T(0)) {
+        const T size = norm(grad, moving);
+        if (size > o.clip_norm) {
+            const T scale = o.clip_norm / size;
+            for (std::size_t j = 0; j < moving; ++j) grad[j] = grad[j] * scale;
+        }
+    }
     const std::int64_t step = a.counters[0];
-    const T rate = a.lr[static_cast<std::size_t>(step) * a.lr_stride];
+    T rate = a.lr[static_cast<std::size_t>(step - first_step) * a.lr_stride];
+    if (a.counters[3] != 0) {
+        std::int64_t divisor = 1;
+        for (std::int64_t k = 0; k < a.counters[3]; ++k) divisor *= 5;
+        rate = rate / static_cast<T>(divisor);
+    }
     for (std::size_t j = 0; j < moving; ++j) {
         T g = grad[j];
         if (o.momentum != T(0)) {
@@ -125,26 +140,36 @@ void take_step(const FitArrays<T>& a, const FitOptions<T>& o, T* grad) {
                 a.average[j] = a.average[j] + (a.theta[j] - a.average[j]) / count;
         }
     }
+    return rate;
 }
 
-inline bool grew_past_limit(double epoch_loss, double* loss_state) {
-    if (std::isnan(loss_state[1])) {
-        loss_state[1] = epoch_loss;
-        return false;
+// The stopping rules in float64, in the reference's order (_after_epoch): growth, gradient norm, tol.
+template <class T>
+Status after_epoch(const FitArrays<T>& a, const FitOptions<T>& o, double epoch_loss, double grad_norm,
+                   double criterion, double rate) {
+    double* state = a.loss_state;
+    if (std::isnan(state[1])) {
+        state[1] = epoch_loss;
+    } else if (state[1] > 0 && epoch_loss > o.growth_limit * state[1]) {
+        return kDiverged;
     }
-    return loss_state[1] > 0 && epoch_loss > kLossGrowthLimit * loss_state[1];
-}
-
-// scikit-learn's rule: an epoch improves when its loss is below best - tol.
-inline bool stop_on_tol(double epoch_loss, std::int64_t* counters, double* loss_state, double tol,
-                        std::int64_t n_iter_no_change) {
-    if (epoch_loss > loss_state[0] - tol) {
-        ++counters[2];
+    if (grad_norm < o.gtol) return kGradientSmall;
+    if (std::isnan(o.tol)) return kRanAll;
+    if (criterion > state[0] - o.tol) {
+        ++a.counters[2];
     } else {
-        counters[2] = 0;
+        a.counters[2] = 0;
     }
-    if (epoch_loss < loss_state[0]) loss_state[0] = epoch_loss;
-    return counters[2] >= n_iter_no_change;
+    if (criterion < state[0]) state[0] = criterion;
+    if (a.counters[2] >= o.n_iter_no_change) {
+        if (o.adaptive && rate > 1e-6) {
+            ++a.counters[3];
+            a.counters[2] = 0;
+        } else {
+            return kConverged;
+        }
+    }
+    return kRanAll;
 }
 
 }  // namespace detail
@@ -154,34 +179,41 @@ inline bool stop_on_tol(double epoch_loss, std::int64_t* counters, double* loss_
 template <class T>
 std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOptions<T>& o,
                                           const std::function<bool()>& interrupted) {
-    std::size_t work_since_poll = 0;
-    const std::size_t n = a.n, d = a.d;
-    const T n_total = static_cast<T>(n);
+    const std::size_t d = a.d;
+    const std::size_t moving = o.fit_intercept ? d + 1 : d;
+    const T rows_per_epoch = static_cast<T>(a.epoch_rows);
+    const std::int64_t first_step = a.counters[0];
     PairTree<T> tree(d + 2);
-    std::vector<T> sums(d + 2), grad(d + 1), residuals(o.sag ? o.batch_size : 0);
-    T* residuals_out = o.sag ? residuals.data() : nullptr;
+    std::vector<T> sums(d + 2), grad(d + 1), gradient_sum(d + 1), q(o.sag ? o.batch_size : 0);
+    T* q_out = o.sag ? q.data() : nullptr;
+    std::size_t work_since_poll = 0;
+    T rate = T(0);
 
     for (std::size_t epoch = 0; epoch < o.n_epochs; ++epoch) {
-        const std::int64_t* order = a.n_orders ? a.orders + (epoch % a.n_orders) * n : nullptr;
+        const std::int64_t* order = a.n_orders ? a.orders + (epoch % a.n_orders) * a.epoch_rows : nullptr;
         T epoch_loss = T(-0.0);
-        for (std::size_t start = 0; start < n; start += o.batch_size) {
-            const std::size_t m = std::min(o.batch_size, n - start);
+        std::fill(gradient_sum.begin(), gradient_sum.end(), T(-0.0));
+        std::size_t steps = 0;
+        for (std::size_t start = 0; start < a.epoch_rows; start += o.batch_size) {
+            const std::size_t m = std::min(o.batch_size, a.epoch_rows - start);
             const T count = static_cast<T>(m);
             T loss;
-            auto one_step = [&](auto rows) {
-                batch_sums(a.X, a.y, d, rows, m, a.theta, a.theta[d], tree, sums.data(), residuals_out);
+            auto gradient = [&](auto rows) {
+                batch_sums(a.X, a.y, a.weights, d, rows, m, a.theta, a.theta[d], tree, sums.data(), q_out);
                 loss = loss_and_gradient(sums.data(), a.theta, d, count, o.l2, grad.data());
                 if (!std::isfinite(loss)) return false;
-                if (o.sag) detail::sag_direction(a, o, rows, m, residuals_out, grad.data());
+                if (o.sag) detail::sag_direction(a, o, rows, m, q_out, grad.data());
                 return true;
             };
-            const bool finite = order ? one_step(OrderedRows{order + start}) : one_step(ContiguousRows{start});
-            epoch_loss = epoch_loss + loss * (count / n_total);
+            const bool finite = order ? gradient(OrderedRows{order + start}) : gradient(ContiguousRows{start});
+            epoch_loss = epoch_loss + loss * (count / rows_per_epoch);
             if (!finite) {
                 a.losses[epoch] = static_cast<double>(epoch_loss);
                 return {epoch + 1, kDiverged};
             }
-            detail::take_step(a, o, grad.data());
+            for (std::size_t j = 0; j < moving; ++j) gradient_sum[j] = gradient_sum[j] + grad[j];
+            ++steps;
+            rate = detail::take_step(a, o, grad.data(), first_step);
             work_since_poll += m * (d + 1);
             if (work_since_poll >= kWorkBetweenPolls) {
                 work_since_poll = 0;
@@ -189,10 +221,20 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             }
         }
         a.losses[epoch] = static_cast<double>(epoch_loss);
-        if (detail::grew_past_limit(a.losses[epoch], a.loss_state)) return {epoch + 1, kDiverged};
-        if (!std::isnan(o.tol) &&
-            detail::stop_on_tol(a.losses[epoch], a.counters, a.loss_state, o.tol, o.n_iter_no_change))
-            return {epoch + 1, kConverged};
+        const T step_count = static_cast<T>(steps);
+        for (std::size_t j = 0; j < moving; ++j) gradient_sum[j] = gradient_sum[j] / step_count;
+        a.grad_norms[epoch] = static_cast<double>(detail::norm(gradient_sum.data(), moving));
+        double criterion = a.losses[epoch];
+        if (a.n_validation) {
+            batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows}, a.n_validation, a.theta, a.theta[d],
+                       tree, sums.data(), static_cast<T*>(nullptr));
+            const T validation_loss = sums[d + 1] / static_cast<T>(a.n_validation);
+            a.scores[epoch] = 1.0 - static_cast<double>(validation_loss) * o.validation_scale;
+            criterion = -a.scores[epoch];
+        }
+        const Status status = detail::after_epoch(a, o, a.losses[epoch], a.grad_norms[epoch], criterion,
+                                                  static_cast<double>(rate));
+        if (status != kRanAll) return {epoch + 1, status};
     }
     return {o.n_epochs, kRanAll};
 }

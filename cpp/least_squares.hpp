@@ -19,12 +19,13 @@ struct OrderedRows {
     std::size_t operator()(std::size_t p) const { return static_cast<std::size_t>(order[p]); }
 };
 
-// sums (d + 2 values) = (sum r_i x_i, sum r_i, sum r_i^2) over the batch, with r_i = (x_i.w + b) - y_i:
-// rows add one after another inside blocks of 256 batch positions, blocks combine by the pair tree.
-// residuals (if not null) receives r for each batch position.
+// sums (d + 2 values) = (sum q_i x_i, sum q_i, sum q_i r_i) over the batch, with the residual
+// r_i = (x_i.w + b) - y_i and q_i = s_i r_i (q_i = r_i without weights: the same bits as 1 * r_i).
+// Rows add one after another inside blocks of 256 batch positions; blocks combine by the pair tree.
+// q_out (if not null) receives q for each batch position.
 template <class T, class Rows>
-void batch_sums(const T* X, const T* y, std::size_t d, Rows rows, std::size_t m, const T* w, T b,
-                PairTree<T>& tree, T* sums, T* residuals) {
+void batch_sums(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t m,
+                const T* w, T b, PairTree<T>& tree, T* sums, T* q_out) {
     tree.clear();
     for (std::size_t start = 0; start < m; start += kBlockRows) {
         const std::size_t stop = std::min(m, start + kBlockRows);
@@ -34,10 +35,11 @@ void batch_sums(const T* X, const T* y, std::size_t d, Rows rows, std::size_t m,
             const std::size_t i = rows(p);
             const T* x = X + i * d;
             const T r = (lane_dot(x, w, d) + b) - y[i];
-            for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + r * x[j];
-            acc[d] = acc[d] + r;
-            acc[d + 1] = acc[d + 1] + r * r;
-            if (residuals != nullptr) residuals[p] = r;
+            const T q = weights != nullptr ? weights[i] * r : r;
+            for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + q * x[j];
+            acc[d] = acc[d] + q;
+            acc[d + 1] = acc[d + 1] + q * r;
+            if (q_out != nullptr) q_out[p] = q;
         }
         tree.push();
     }

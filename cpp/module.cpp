@@ -31,19 +31,32 @@ void require_size(const In<T>& array, std::size_t size, const char* name) {
             std::string(name) + " must be 1-D of length " + std::to_string(size));
 }
 
+using Flags = py::array_t<bool, py::array::c_style>;
+using Indices = py::array_t<std::int64_t, py::array::c_style>;
+using Doubles = py::array_t<double, py::array::c_style>;
+
+// An empty array means "none": unweighted data, no validation rows.
 template <class T>
-py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2) {
+const T* optional_data(const In<T>& array) {
+    return array.size() ? array.data() : nullptr;
+}
+
+template <class T>
+py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, const In<T>& sample_weight) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
     require_size(w, d, "w");
+    require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
+            "sample_weight must be empty or hold n values");
     py::array_t<T> grad_w(d);
     T loss, grad_b;
     {
         py::gil_scoped_release release;
         PairTree<T> tree(d + 2);
         std::vector<T> sums(d + 2), grad(d + 1);
-        batch_sums(X.data(), y.data(), d, ContiguousRows{0}, n, w.data(), b, tree, sums.data(), static_cast<T*>(nullptr));
+        batch_sums(X.data(), y.data(), optional_data(sample_weight), d, ContiguousRows{0}, n, w.data(), b, tree,
+                   sums.data(), static_cast<T*>(nullptr));
         loss = loss_and_gradient(sums.data(), w.data(), d, static_cast<T>(n), l2, grad.data());
         std::copy(grad.begin(), grad.begin() + d, grad_w.mutable_data());
         grad_b = grad[d];
@@ -52,18 +65,19 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2) {
 }
 
 template <class T>
-py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& velocity, In<T>& average,
-                        In<T>& sag_memory, py::array_t<bool, py::array::c_style>& sag_seen, In<T>& sag_sum,
-                        py::array_t<std::int64_t, py::array::c_style>& counters,
-                        py::array_t<double, py::array::c_style>& loss_state,
-                        const py::array_t<std::int64_t, py::array::c_style>& orders, const In<T>& lr,
-                        std::size_t lr_stride, py::array_t<double, py::array::c_style>& losses,
+py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weight, In<T>& theta, In<T>& velocity,
+                        In<T>& average, In<T>& sag_memory, Flags& sag_seen, In<T>& sag_sum, Indices& counters,
+                        Doubles& loss_state, const Indices& orders, const Indices& validation_rows, const In<T>& lr,
+                        std::size_t lr_stride, Doubles& losses, Doubles& grad_norms, Doubles& scores,
                         std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
-                        std::int64_t n_iter_no_change, T clip_norm) {
+                        std::int64_t n_iter_no_change, T clip_norm, bool adaptive, double gtol, double growth_limit,
+                        double validation_scale) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
+    require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
+            "sample_weight must be empty or hold n values");
     require_size(theta, d + 1, "theta");
     require_size(velocity, d + 1, "velocity");
     require_size(average, d + 1, "average");
@@ -71,37 +85,34 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& vel
     require(sag_seen.ndim() == 1 && static_cast<std::size_t>(sag_seen.size()) == (sag ? n : 0),
             "sag_seen must match sag_memory");
     require_size(sag_sum, sag ? d + 1 : 0, "sag_sum");
-    require(counters.size() == 3 && loss_state.size() == 2, "counters has 3 values, loss_state 2");
-    require(orders.ndim() == 2 && static_cast<std::size_t>(orders.shape(1)) == n, "orders must be (k, n)");
-    require(static_cast<std::size_t>(losses.size()) >= n_epochs, "losses must hold n_epochs values");
+    require(counters.size() == 4 && loss_state.size() == 2, "counters has 4 values, loss_state 2");
+    require(orders.ndim() == 2 && orders.shape(1) > 0, "orders must be (k, rows per epoch)");
+    const std::size_t epoch_rows = orders.shape(1);
+    require(orders.shape(0) > 0 || epoch_rows == n, "natural order (no orders) covers all n rows");
+    require(static_cast<std::size_t>(losses.size()) >= n_epochs &&
+                static_cast<std::size_t>(grad_norms.size()) >= n_epochs &&
+                static_cast<std::size_t>(scores.size()) >= n_epochs,
+            "losses, grad_norms and scores must hold n_epochs values");
     require(batch_size >= 1 && lr_stride <= 1 && lr.size() >= 1, "batch_size >= 1, lr_stride 0 or 1");
-    const std::size_t steps = n_epochs * ((n + batch_size - 1) / batch_size);
-    require(lr_stride == 0 ||
-                static_cast<std::size_t>(lr.size()) >= static_cast<std::size_t>(counters.at(0)) + steps,
-            "lr must hold a rate for every step");
-    const std::int64_t* order_data = orders.data();
-    for (py::ssize_t k = 0; k < orders.size(); ++k)
-        require(order_data[k] >= 0 && static_cast<std::size_t>(order_data[k]) < n, "orders out of range");
+    const std::size_t steps = n_epochs * ((epoch_rows + batch_size - 1) / batch_size);
+    require(lr_stride == 0 || static_cast<std::size_t>(lr.size()) >= steps, "lr must hold a rate for every step");
+    require(batch_size <= epoch_rows, "batch_size must not exceed the rows of an epoch");
+    for (const Indices* rows : {&orders, &validation_rows}) {
+        const std::int64_t* data = rows->data();
+        for (py::ssize_t k = 0; k < rows->size(); ++k)
+            require(data[k] >= 0 && static_cast<std::size_t>(data[k]) < n, "row index out of range");
+    }
 
-    FitArrays<T> arrays{X.data(),
-                        y.data(),
-                        n,
-                        d,
-                        theta.mutable_data(),
-                        velocity.mutable_data(),
-                        average.mutable_data(),
-                        sag_memory.mutable_data(),
-                        sag_seen.mutable_data(),
-                        sag_sum.mutable_data(),
-                        counters.mutable_data(),
-                        loss_state.mutable_data(),
-                        order_data,
-                        static_cast<std::size_t>(orders.shape(0)),
-                        lr.data(),
-                        lr_stride,
-                        losses.mutable_data()};
-    FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
-                          average_start, sag, tol, n_iter_no_change, clip_norm};
+    FitArrays<T> arrays{X.data(), y.data(), optional_data(sample_weight), n, d,
+                        theta.mutable_data(), velocity.mutable_data(), average.mutable_data(),
+                        sag_memory.mutable_data(), sag_seen.mutable_data(), sag_sum.mutable_data(),
+                        counters.mutable_data(), loss_state.mutable_data(),
+                        orders.data(), static_cast<std::size_t>(orders.shape(0)), epoch_rows,
+                        validation_rows.data(), static_cast<std::size_t>(validation_rows.size()),
+                        lr.data(), lr_stride, losses.mutable_data(), grad_norms.mutable_data(),
+                        scores.mutable_data()};
+    FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol,
+                          n_iter_no_change, clip_norm, adaptive, gtol, growth_limit, validation_scale};
     // Ctrl-C sets a flag that only Python code reads: take the GIL back briefly to look at it.
     auto interrupted = [] {
         py::gil_scoped_acquire hold;
@@ -118,13 +129,16 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, In<T>& theta, In<T>& vel
 
 template <class T>
 void bind(py::module_& m) {
-    m.def("loss_grad", &loss_grad<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a, "l2"_a);
-    m.def("run_epochs", &run_epochs_py<T>, "X"_a.noconvert(), "y"_a.noconvert(), "theta"_a.noconvert(),
-          "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
-          "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(),
-          "loss_state"_a.noconvert(), "orders"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
-          "losses"_a.noconvert(), py::kw_only(), "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a,
-          "l2"_a, "fit_intercept"_a, "average_start"_a, "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a);
+    m.def("loss_grad", &loss_grad<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a, "l2"_a,
+          "sample_weight"_a.noconvert());
+    m.def("run_epochs", &run_epochs_py<T>, "X"_a.noconvert(), "y"_a.noconvert(), "sample_weight"_a.noconvert(),
+          "theta"_a.noconvert(), "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
+          "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(), "loss_state"_a.noconvert(),
+          "orders"_a.noconvert(), "validation_rows"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
+          "losses"_a.noconvert(), "grad_norms"_a.noconvert(), "scores"_a.noconvert(), py::kw_only(),
+          "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a, "l2"_a, "fit_intercept"_a, "average_start"_a,
+          "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a, "adaptive"_a, "gtol"_a, "growth_limit"_a,
+          "validation_scale"_a);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from helpers import DTYPES, assert_same_bits, make_data, problems
 
 import fastdescent
-from fastdescent import _fit
+from fastdescent import _engine
 
 NATIVE = [name for name in fastdescent.available_backends() if name != "numpy"]
 pytestmark = pytest.mark.skipif(not NATIVE, reason="no native backend to compare with the reference")
@@ -41,8 +41,27 @@ FIT_OPTIONS = st.fixed_dictionaries(
         "n_iter_no_change": st.integers(1, 3),
         "lr": st.sampled_from([1e-3, 0.01, 0.1]),
         "clip_norm": st.sampled_from([None, None, 0.5, 10.0]),
+        "weighted": st.booleans(),
+        "early_stopping": st.sampled_from([False, False, True]),
+        "gtol": st.sampled_from([None, None, 1e-2]),
+        "schedule": st.sampled_from([None, "cosine", "inverse"]),
     }
 )
+
+
+def _expand(options, n):
+    """Turn the drawn markers into fit_linear arguments."""
+    options = dict(options)
+    if options.pop("weighted"):
+        options["sample_weight"] = np.random.default_rng(n).uniform(0, 2, size=n).round(2)
+    schedule = options.pop("schedule")
+    if schedule == "cosine":
+        options["lr"] = fastdescent.schedules.cosine_decay(options["lr"], 50, warmup_steps=5, warmup_init=1e-4)
+    elif schedule == "inverse":
+        options["lr"] = fastdescent.schedules.inverse_scaling(options["lr"], power_t=0.5)
+    if options["early_stopping"] and n < 3:
+        options["early_stopping"] = False
+    return options
 
 
 def _fit_or_divergence(X, y, backend, options, max_iter):
@@ -61,6 +80,10 @@ def assert_same_fit(actual, expected):
     assert_same_bits(actual.coef, expected.coef, "coef")
     assert_same_bits(actual.intercept, expected.intercept, "intercept")
     assert_same_bits(actual.loss_history, expected.loss_history, "loss_history")
+    assert_same_bits(actual.grad_norm_history, expected.grad_norm_history, "grad_norm_history")
+    if expected.validation_scores is not None:
+        assert_same_bits(actual.validation_scores, expected.validation_scores, "validation_scores")
+    assert actual.stop_reason == expected.stop_reason
     assert (actual.n_iter, actual.n_steps, actual.converged) == (expected.n_iter, expected.n_steps, expected.converged)
 
 
@@ -73,6 +96,7 @@ def assert_same_fit(actual, expected):
 )
 def test_fit_bits(native, problem, options, max_iter):
     X, y, _ = problem
+    options = _expand(options, X.shape[0])
     if options["momentum"] == 0:
         options["nesterov"] = False
     expected = _fit_or_divergence(X, y, "numpy", options, max_iter)
@@ -102,7 +126,7 @@ def test_fit_split_over_native_calls_is_unchanged(monkeypatch, backend_name):
     X, y, _ = make_data(3, 90, 5, np.float32, low_exp=-1, high_exp=0.5)
     options = {"batch_size": 4, "momentum": 0.9, "average": 10, "method": "sag", "lr": 0.01, "max_iter": 7}
     whole = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
-    monkeypatch.setattr(_fit, "ORDER_BUDGET", 2 * 90)
+    monkeypatch.setattr(_engine, "ORDER_BUDGET", 2 * 90)
     split = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
     assert_same_fit(split, whole)
 
@@ -118,6 +142,9 @@ METHODS = {
     "sag-minibatch": {"batch_size": 5, "method": "sag", "momentum": 0.3, "fit_intercept": False},
     "ordered": {"batch_size": 50, "shuffle": False, "tol": 1e-4, "n_iter_no_change": 2},
     "clipped": {"batch_size": 16, "momentum": 0.9, "clip_norm": 1.0},
+    "weighted-sag": {"batch_size": 4, "method": "sag", "sample_weight": np.linspace(0, 2, 700)},
+    "early-stopping": {"batch_size": 10, "early_stopping": True, "tol": 1e-3, "validation_fraction": 0.2},
+    "scheduled": {"batch_size": 7, "lr": fastdescent.schedules.exponential_decay(0.02, 0.5, 100), "gtol": 1e-3},
 }
 
 

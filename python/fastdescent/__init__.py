@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from ._backends import available_backends
 from ._config import show_config
-from ._fit import DivergenceError, FitResult, fit_linear
+from . import schedules
+from ._fit import DivergenceError, EpochInfo, FitResult, fit_linear
 from ._loss import mse_loss_grad
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DivergenceError",
+    "EpochInfo",
     "FitResult",
     "__version__",
     "available_backends",
     "fit_linear",
     "mse_loss_grad",
+    "schedules",
     "show_config",
 ]

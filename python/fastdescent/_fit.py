@@ -1,10 +1,4 @@
-"""``fit_linear``: least squares by gradient descent, SGD, momentum, averaging or SAG, on one backend.
-
-Everything random or transcendental (the shuffles, the learning rates) is computed here, once, in
-numpy, and passed to the backend; the backend runs whole epochs natively and updates a state that
-lives here.  The state is what lets a fit run in several native calls (when the shuffles of all
-epochs would not fit in memory at once) with the same bits as in one.
-"""
+"""``fit_linear``: least squares by gradient descent, SGD, momentum, averaging or SAG, on one backend."""
 
 from __future__ import annotations
 
@@ -15,18 +9,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _backends
-from ._reference import LOSS_GROWTH_LIMIT, STATUS_CONVERGED, STATUS_DIVERGED
+from ._engine import DivergenceError, EpochInfo, Plan, Rates, State, run, split_validation
+from ._reference import LOSS_GROWTH_LIMIT, STATUS_DIVERGED
 from ._validation import as_data, as_float_array, integer, real_scalar
+from .schedules import Schedule
 
 METHODS = ("sgd", "sag")
 
-# The shuffles handed to one native call hold at most this many row indices (32 MiB of int64);
-# a fit with more epochs * rows runs in several calls, which changes no bit of the result.
-ORDER_BUDGET = 1 << 22
-
-
-class DivergenceError(FloatingPointError):
-    """A fit whose loss became NaN or infinite; it stopped instead of returning such coefficients."""
+__all__ = ["DivergenceError", "EpochInfo", "FitResult", "fit_linear"]
 
 
 @dataclass(frozen=True)
@@ -34,9 +24,11 @@ class FitResult:
     """The outcome of :func:`fit_linear`.
 
     ``coef`` and ``intercept`` have the working dtype of X.  With averaging they are the running
-    average of the iterates; ``loss_history`` is always the loss of the iterates themselves, one
-    value per epoch (the average of the minibatch objectives seen during that epoch, each weighted
-    by its share of the rows).
+    average of the iterates.  Per epoch: ``loss_history`` is the loss of the iterates themselves
+    (the average of the minibatch objectives seen during the epoch, each weighted by its share of
+    the rows), ``grad_norm_history`` the norm of the epoch's mean step gradient (for full-batch GD,
+    the gradient), ``validation_scores`` the R^2 on the held-out rows with early stopping.
+    ``stop_reason`` is one of "max_iter", "tol", "gtol", "early_stopping", "callback".
     """
 
     coef: np.ndarray
@@ -46,33 +38,10 @@ class FitResult:
     loss_history: np.ndarray
     n_steps: int
     backend: str
-    message: str = field(default="")
-
-
-@dataclass
-class _State:
-    """Everything a fit carries from one step (and one native call) to the next."""
-
-    theta: np.ndarray  # coefficients, then the intercept
-    velocity: np.ndarray
-    average: np.ndarray
-    sag_memory: np.ndarray  # last residual of each sample
-    sag_seen: np.ndarray
-    sag_sum: np.ndarray  # sum over samples of memory_i * (x_i, 1)
-    counters: np.ndarray = field(default_factory=lambda: np.zeros(3, dtype=np.int64))  # steps, seen, epochs w/o gain
-    loss_state: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.nan]))  # best, first epoch
-
-    @classmethod
-    def start(cls, theta: np.ndarray, n_samples: int, sag: bool) -> _State:
-        dtype = theta.dtype
-        return cls(
-            theta=theta,
-            velocity=np.zeros_like(theta),
-            average=np.zeros_like(theta),
-            sag_memory=np.zeros(n_samples if sag else 0, dtype=dtype),
-            sag_seen=np.zeros(n_samples if sag else 0, dtype=np.bool_),
-            sag_sum=np.full(theta.shape[0] if sag else 0, -0.0, dtype=dtype),
-        )
+    message: str = ""
+    stop_reason: str = "max_iter"
+    grad_norm_history: np.ndarray = field(default_factory=lambda: np.empty(0))
+    validation_scores: np.ndarray | None = None
 
 
 def fit_linear(
@@ -95,14 +64,23 @@ def fit_linear(
     coef_init=None,
     intercept_init: float = 0.0,
     clip_norm: float | None = None,
+    sample_weight=None,
+    gtol: float | None = None,
+    early_stopping: bool = False,
+    validation_fraction: float = 0.1,
+    callback=None,
+    callback_every: int = 1,
+    progress: bool = False,
+    verbose: int = 0,
     backend: str = "auto",
 ) -> FitResult:
     """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
 
     Parameters
     ----------
-    lr : float or 1-D array
-        The learning rate, or one rate per step (at least ``max_iter * ceil(n / batch_size)`` of them).
+    lr : float, 1-D array or Schedule
+        The learning rate; one rate per step (at least ``max_iter * ceil(n / batch_size)`` of
+        them); or a :mod:`fastdescent.schedules` object, a function of the step count.
     batch_size : int or None
         None is full-batch gradient descent; an integer is minibatch SGD over a fresh seeded shuffle
         of the rows each epoch (``shuffle=False`` keeps their order).  A batch larger than n is n.
@@ -133,6 +111,19 @@ def fit_linear(
         Clip each step's gradient (the SAG direction for SAG) to this Euclidean norm, taken over
         the coefficients and the fitted intercept, before momentum: ``g <- g * (clip_norm / ||g||)``
         when ``||g|| > clip_norm``.  For the exploding-gradient case.
+    sample_weight : 1-D array or None
+        Per-row weights s_i >= 0: the objective becomes ``mean(s * r**2) + l2 * ||coef||**2``
+        (the mean is over rows, not weights, so a weight scales that row's step as in scikit-learn).
+    gtol : float or None
+        Stop once the norm of the epoch's mean step gradient is below gtol.
+    early_stopping, validation_fraction : bool, float
+        Hold out a seeded ``validation_fraction`` of the rows; the tol rule then watches the R^2 on
+        them (scikit-learn's early stopping) instead of the training loss.
+    callback, callback_every : callable, int
+        ``callback(info)`` with an :class:`EpochInfo` every ``callback_every`` epochs; returning
+        True stops the fit.  The native loop runs in chunks of that many epochs in between.
+    progress, verbose : bool, int
+        A tqdm progress bar (``pip install fastdescent[progress]``); scikit-learn-style lines per epoch.
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend returns the same bits; see :func:`fastdescent.available_backends`.
 
@@ -148,25 +139,41 @@ def fit_linear(
     dtype = X.dtype
     T = dtype.type
     n, d = X.shape
+    weights = as_sample_weight(sample_weight, n, dtype)
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    if batch_size is None:
-        batch, shuffled = n, False
-    else:
-        batch, shuffled = min(integer(batch_size, "batch_size", low=1), n), bool(shuffle) and n > 1
     momentum = real_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     if nesterov and momentum == 0:
         raise ValueError("nesterov=True needs momentum > 0 (momentum is in [0, 1))")
-    l2 = real_scalar(l2, "l2", low=0.0)
     max_iter = integer(max_iter, "max_iter", low=1)
-    n_iter_no_change = integer(n_iter_no_change, "n_iter_no_change", low=1)
-    tol_value = math.nan if tol is None else real_scalar(tol, "tol", low=0.0)
-    average_start = _average_start(average)
-    clip_value = 0.0 if clip_norm is None else real_scalar(clip_norm, "clip_norm", low=0.0, low_open=True)
-
-    steps_per_epoch = -(-n // batch)
-    lr_array, lr_stride = _learning_rates(lr, dtype, max_iter * steps_per_epoch)
+    callback_every = integer(callback_every, "callback_every", low=1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {callback!r}")
+    rng = _generator(random_state)
+    train_rows = validation_rows = None
+    if early_stopping:
+        fraction = real_scalar(validation_fraction, "validation_fraction", low=0.0, high=1.0, low_open=True,
+                               high_open=True)  # fmt: skip
+        train_rows, validation_rows = split_validation(rng, n, fraction)
+    epoch_rows = n if train_rows is None else train_rows.shape[0]
+    batch = epoch_rows if batch_size is None else min(integer(batch_size, "batch_size", low=1), epoch_rows)
+    plan = Plan(
+        batch_size=batch,
+        momentum=momentum,
+        nesterov=bool(nesterov),
+        l2=real_scalar(l2, "l2", low=0.0),
+        fit_intercept=bool(fit_intercept),
+        average_start=_average_start(average),
+        sag=method == "sag",
+        tol=math.nan if tol is None else real_scalar(tol, "tol", low=0.0),
+        n_iter_no_change=integer(n_iter_no_change, "n_iter_no_change", low=1),
+        clip_norm=0.0 if clip_norm is None else real_scalar(clip_norm, "clip_norm", low=0.0, low_open=True),
+        gtol=0.0 if gtol is None else real_scalar(gtol, "gtol", low=0.0),
+        growth_limit=LOSS_GROWTH_LIMIT,
+        shuffle=batch_size is not None and bool(shuffle),
+    )
+    rates = learning_rates(lr, dtype, max_iter * -(-epoch_rows // batch))
 
     theta = np.zeros(d + 1, dtype=dtype)
     if coef_init is not None:
@@ -175,58 +182,65 @@ def fit_linear(
             raise ValueError(f"coef_init has {coef_init.shape[0]} values but X has {d} features")
         theta[:d] = coef_init
     theta[d] = T(real_scalar(intercept_init, "intercept_init"))
-    state = _State.start(theta, n, sag=(method == "sag"))
+    state = State.start(theta, n, sag=plan.sag)
 
-    rng = _generator(random_state)
-    epochs_per_call = max(1, ORDER_BUDGET // n) if shuffled else max_iter
-    losses = np.empty(max_iter, dtype=np.float64)
-    epochs_done, status = 0, 0
-    while epochs_done < max_iter and status == 0:
-        n_epochs = min(epochs_per_call, max_iter - epochs_done)
-        if shuffled:
-            orders = np.empty((n_epochs, n), dtype=np.int64)
-            for row in orders:
-                # SGD visits every row once per epoch; SAG draws rows with replacement, as published
-                # (with a fresh permutation per epoch its stale gradients oscillate at rates that
-                # sampling with replacement tolerates).
-                row[:] = rng.integers(0, n, size=n) if method == "sag" else rng.permutation(n)
-        else:
-            orders = np.empty((0, n), dtype=np.int64)
-        ran, status = module.run_epochs(
-            X, y,
-            state.theta, state.velocity, state.average,
-            state.sag_memory, state.sag_seen, state.sag_sum,
-            state.counters, state.loss_state,
-            orders, lr_array, lr_stride, losses[epochs_done:epochs_done + n_epochs],
-            n_epochs=n_epochs, batch_size=batch, momentum=T(momentum), nesterov=bool(nesterov),
-            l2=T(l2), fit_intercept=bool(fit_intercept), average_start=average_start,
-            sag=(method == "sag"), tol=tol_value, n_iter_no_change=n_iter_no_change, clip_norm=T(clip_value),
-        )  # fmt: skip
-        epochs_done += int(ran)
-
-    history = losses[:epochs_done].copy()
-    if status == STATUS_DIVERGED:
-        growth = "" if not np.isfinite(history[-1]) else f", over {LOSS_GROWTH_LIMIT:g} times the first epoch's {history[0]}"
-        raise DivergenceError(
-            f"the fit diverged: the loss became {history[-1]} in epoch {epochs_done}{growth} "
-            f"(method={method!r}, lr={lr if np.ndim(lr) == 0 else 'array'}); try a smaller learning rate"
-        )
-    n_steps = int(state.counters[0])
-    averaged = average_start >= 0 and n_steps > average_start
-    solution = state.average if averaged else state.theta
-    coef = solution[:d].copy()
-    intercept = T(solution[d] if fit_intercept else state.theta[d])
+    outcome = run(
+        module, X, y, weights, state, plan, max_iter=max_iter, rates=rates, rng=rng, train_rows=train_rows,
+        validation_rows=validation_rows, callback=callback, callback_every=callback_every, progress=progress,
+        verbose=verbose,
+    )  # fmt: skip
+    raise_if_diverged(outcome, method=method)
+    coef, intercept = state.solution(plan.average_start, plan.fit_intercept)
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise DivergenceError(
-            f"the fit diverged: the coefficients overflowed after epoch {epochs_done}; try a smaller learning rate"
+            f"the fit diverged: the coefficients overflowed after epoch {outcome.epochs}; try a smaller learning rate"
         )
-    converged = status == STATUS_CONVERGED
-    message = (
-        f"converged: the epoch loss improved by less than tol={tol} for {n_iter_no_change} epoch(s)"
-        if converged
-        else f"stopped after max_iter={max_iter} epochs"
+    reason = outcome.stop_reason
+    messages = {
+        "max_iter": f"stopped after max_iter={max_iter} epochs",
+        "tol": f"converged: the epoch loss improved by less than tol={tol} for {plan.n_iter_no_change} epoch(s)",
+        "early_stopping": f"converged: the validation score improved by less than tol={tol} "
+        f"for {plan.n_iter_no_change} epoch(s)",
+        "gtol": f"converged: the gradient norm fell below gtol={gtol}",
+        "callback": f"stopped by the callback after epoch {outcome.epochs}",
+    }
+    return FitResult(
+        coef=coef,
+        intercept=intercept,
+        n_iter=outcome.epochs,
+        converged=reason in ("tol", "early_stopping", "gtol"),
+        loss_history=outcome.losses,
+        n_steps=int(state.counters[0]),
+        backend=name,
+        message=messages[reason],
+        stop_reason=reason,
+        grad_norm_history=outcome.grad_norms,
+        validation_scores=outcome.scores,
     )
-    return FitResult(coef, intercept, epochs_done, converged, history, n_steps, name, message)
+
+
+def raise_if_diverged(outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:
+    if outcome.status != STATUS_DIVERGED:
+        return
+    history = outcome.losses
+    growth = "" if not np.isfinite(history[-1]) else f", over {LOSS_GROWTH_LIMIT:g} times the first epoch's {history[0]}"
+    raise DivergenceError(
+        f"the fit diverged: the loss became {history[-1]} in epoch {outcome.epochs}{growth} "
+        f"(method={method!r}); {hint}"
+    )
+
+
+def as_sample_weight(sample_weight, n: int, dtype: np.dtype) -> np.ndarray:
+    """Validated weights in the working dtype, or an empty array for none."""
+    if sample_weight is None:
+        return np.empty(0, dtype=dtype)
+    weights = as_float_array(sample_weight, "sample_weight", dtype, ndim=1)
+    if weights.shape[0] != n:
+        raise ValueError(f"sample_weight has {weights.shape[0]} values but X has {n} rows")
+    if (weights < 0).any():
+        bad = int(np.argmax(weights < 0))
+        raise ValueError(f"sample_weight must be >= 0; sample_weight[{bad}] = {weights[bad]}")
+    return weights
 
 
 def _generator(random_state) -> np.random.Generator:
@@ -253,20 +267,25 @@ def _average_start(average) -> int:
     raise ValueError(f"average must be a bool or an integer number of steps t0 >= 0; got {average!r}")
 
 
-def _learning_rates(lr, dtype: np.dtype, n_steps: int) -> tuple[np.ndarray, int]:
-    """The rates as an array of the working dtype, and the stride the kernels index it with."""
+def learning_rates(lr, dtype: np.dtype, n_steps: int) -> Rates:
+    """A positive number, an array of at least ``n_steps`` rates >= 0, or a Schedule."""
+    if isinstance(lr, Schedule):
+        return Rates(dtype, per_step=lambda first, count: lr.rates(count, start=first))
     if np.ndim(lr) == 0:
-        return np.full(1, real_scalar(lr, "lr", low=0.0, low_open=True), dtype=dtype), 0
+        value = real_scalar(lr, "lr", low=0.0, low_open=True)
+        if not np.isfinite(np.asarray(value, dtype=dtype)) or dtype.type(value) == 0:
+            raise ValueError(f"lr={value} is not a positive finite {dtype} number")
+        return Rates(dtype, constant=value)
     rates = np.asarray(lr)
     if rates.ndim != 1 or rates.dtype.kind not in "biuf":
-        raise ValueError(f"lr must be a positive number or a 1-D array of them; got shape {rates.shape}")
+        raise ValueError(f"lr must be a positive number, a 1-D array of rates or a Schedule; got shape {rates.shape}")
     if rates.shape[0] < n_steps:
         raise ValueError(
             f"lr has {rates.shape[0]} rates but the fit may take {n_steps} steps "
             "(max_iter * ceil(n_samples / batch_size)); give one rate per step"
         )
-    rates = as_float_array(rates, "lr", dtype, ndim=1)
-    if not (rates > 0).all():
-        bad = int(np.argmin(rates > 0))
-        raise ValueError(f"lr must be positive; lr[{bad}] = {rates[bad]}")
-    return rates, 1
+    rates = as_float_array(rates, "lr", np.dtype(np.float64), ndim=1)
+    if not (rates >= 0).all():
+        bad = int(np.argmin(rates >= 0))
+        raise ValueError(f"lr must be >= 0; lr[{bad}] = {rates[bad]}")
+    return Rates(dtype, per_step=lambda first, count: rates[first : first + count])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backends
+from ._fit import as_sample_weight
 from ._validation import as_data, as_float_array, real_scalar
 
 
-def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, backend: str = "auto"):
+def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, backend: str = "auto"):
     """Mean squared error of a linear model, and its gradient.
 
     With residuals ``r = X @ w + b - y`` (n of them)::
@@ -16,6 +17,9 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, backend: str = "auto"):
         loss   = mean(r**2) + l2 * ||w||**2
         grad_w = 2 * X.T @ r / n + 2 * l2 * w
         grad_b = 2 * mean(r)
+
+    With ``sample_weight`` s, ``r**2`` becomes ``s * r**2`` and ``r`` becomes ``s * r`` in the
+    means (still divided by n, the number of rows).
 
     This is torch's ``MSELoss`` scaling; estimators that follow another convention map onto it
     exactly (multiplying by 2 is exact in floating point).  Every reduction follows the canonical
@@ -31,5 +35,6 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, backend: str = "auto"):
         raise ValueError(f"w has {w.shape[0]} values but X has {X.shape[1]} features (X shape {X.shape})")
     b = real_scalar(b, "b")
     l2 = real_scalar(l2, "l2", low=0.0)
-    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2))
+    weights = as_sample_weight(sample_weight, X.shape[0], X.dtype)
+    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2), weights)
     return T(loss), np.asarray(grad_w, dtype=X.dtype), T(grad_b)

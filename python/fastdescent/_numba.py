@@ -17,13 +17,13 @@ import numpy as np
 from ._reference import (
     BLOCK_ROWS,
     LANE_BYTES,
-    LOSS_GROWTH_LIMIT,
     STATUS_CONVERGED,
     STATUS_DIVERGED,
+    STATUS_GRADIENT_SMALL,
+    STATUS_INTERRUPTED,
     STATUS_RAN_ALL,
 )
 
-STATUS_INTERRUPTED = 3
 WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
 MAX_TREE_DEPTH = 64  # the pair tree of up to 2**63 blocks
 
@@ -62,9 +62,10 @@ def _merge_top(stack, blocks, depth):
 
 
 @_jit
-def _batch_sums(X, y, order, first, m, w, b, stack, blocks, lanes, sums, residuals):
-    """(sum r x, sum r, sum r^2) over batch positions first..first+m-1 (of ``order``, if not empty).
+def _batch_sums(X, y, weights, order, first, m, w, b, stack, blocks, lanes, sums, q_out):
+    """(sum q x, sum q, sum q r) over batch positions first..first+m-1 of ``order``, q = s r.
 
+    ``order`` empty means rows in their natural order; ``weights`` empty means unweighted (q = r).
     Blocks of 256 positions add rows one after another from -0.0; block partials combine by the
     adjacent-pair tree, streamed as a binary counter (merge the top two while they cover equal
     numbers of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.
@@ -72,7 +73,8 @@ def _batch_sums(X, y, order, first, m, w, b, stack, blocks, lanes, sums, residua
     d = X.shape[1]
     negative_zero = X.dtype.type(-0.0)
     ordered = order.shape[0] > 0
-    keep_residuals = residuals.shape[0] > 0
+    weighted = weights.shape[0] > 0
+    keep_q = q_out.shape[0] > 0
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
         acc = stack[depth]
@@ -82,12 +84,13 @@ def _batch_sums(X, y, order, first, m, w, b, stack, blocks, lanes, sums, residua
             i = order[first + p] if ordered else first + p
             x = X[i]
             r = (_lane_dot(x, w, lanes) + b) - y[i]
+            q = weights[i] * r if weighted else r
             for j in range(d):
-                acc[j] = acc[j] + r * x[j]
-            acc[d] = acc[d] + r
-            acc[d + 1] = acc[d + 1] + r * r
-            if keep_residuals:
-                residuals[p] = r
+                acc[j] = acc[j] + q * x[j]
+            acc[d] = acc[d] + q
+            acc[d + 1] = acc[d + 1] + q * r
+            if keep_q:
+                q_out[p] = q
         blocks[depth] = 1
         depth += 1
         while depth >= 2 and blocks[depth - 1] == blocks[depth - 2]:
@@ -121,26 +124,26 @@ def _workspace(X):
 
 
 @_jit
-def _loss_grad_kernel(X, y, w, b, l2, stack, blocks, lanes):
+def _loss_grad_kernel(X, y, w, b, l2, sample_weight, stack, blocks, lanes):
     n, d = X.shape
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
     no_order = np.empty(0, np.int64)
-    _batch_sums(X, y, no_order, 0, n, w, b, stack, blocks, lanes, sums, sums[:0])
+    _batch_sums(X, y, sample_weight, no_order, 0, n, w, b, stack, blocks, lanes, sums, sums[:0])
     loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, lanes)
     return loss, grad
 
 
-def loss_grad(X, y, w, b, l2):
+def loss_grad(X, y, w, b, l2, sample_weight):
     T = X.dtype.type
-    loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), *_workspace(X))
+    loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), sample_weight, *_workspace(X))
     return T(loss), grad[:-1].copy(), grad[-1]
 
 
 @_jit
 def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters, w, l2, grad):
-    """Replace the batch's stored residuals, fold the changes into the running sum in position
-    order, and put the average of the stored gradients over the samples seen so far into grad."""
+    """Replace the batch's stored weighted residuals, fold the changes into the running sum in
+    position order, and put the average of the stored gradients over the samples seen so far into grad."""
     d = X.shape[1]
     ordered = order.shape[0] > 0
     for p in range(m):
@@ -165,17 +168,29 @@ def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters,
 
 
 @_jit
-def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, moving, momentum, nesterov,
+def _norm(v, lanes):
+    return np.sqrt(_lane_dot(v, v, lanes))
+
+
+@_jit
+def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum, nesterov,
                average_start, clip_norm, lanes):  # fmt: skip
-    """Clip, torch.optim.SGD's momentum (v = g on the first step), the step, then averaging."""
+    """Clip, torch.optim.SGD's momentum (v = g on the first step), the step, then averaging.
+
+    Returns the rate it used (the adaptive schedule's divisions by 5 included)."""
     if clip_norm > 0:
-        norm = np.sqrt(_lane_dot(grad[:moving], grad[:moving], lanes))
-        if norm > clip_norm:
-            scale = clip_norm / norm
+        size = _norm(grad[:moving], lanes)
+        if size > clip_norm:
+            scale = clip_norm / size
             for j in range(moving):
                 grad[j] = grad[j] * scale
     step = counters[0]
-    rate = lr[step * lr_stride]
+    rate = lr[(step - first_step) * lr_stride]
+    if counters[3] != 0:
+        divisor = 1
+        for _ in range(counters[3]):
+            divisor *= 5
+        rate = rate / theta.dtype.type(divisor)
     for j in range(moving):
         g = grad[j]
         if momentum != 0:
@@ -194,74 +209,106 @@ def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, moving, 
             count = theta.dtype.type(averaged)
             for j in range(moving):
                 average[j] = average[j] + (theta[j] - average[j]) / count
+    return rate
 
 
 @_jit
-def _grew_past_limit(epoch_loss, loss_state):
+def _after_epoch(epoch_loss, grad_norm, criterion, rate, counters, loss_state, tol, n_iter_no_change, adaptive,
+                 gtol, growth_limit):  # fmt: skip
+    """The stopping rules in float64, in the reference's order: growth, gradient norm, tol."""
     if np.isnan(loss_state[1]):
         loss_state[1] = epoch_loss
-        return False
-    return loss_state[1] > 0 and epoch_loss > LOSS_GROWTH_LIMIT * loss_state[1]
-
-
-@_jit
-def _stop_on_tol(epoch_loss, counters, loss_state, tol, n_iter_no_change):
-    """scikit-learn's rule: an epoch improves when its loss is below best - tol."""
-    if epoch_loss > loss_state[0] - tol:
+    elif loss_state[1] > 0 and epoch_loss > growth_limit * loss_state[1]:
+        return STATUS_DIVERGED
+    if grad_norm < gtol:
+        return STATUS_GRADIENT_SMALL
+    if np.isnan(tol):
+        return STATUS_RAN_ALL
+    if criterion > loss_state[0] - tol:
         counters[2] += 1
     else:
         counters[2] = 0
-    if epoch_loss < loss_state[0]:
-        loss_state[0] = epoch_loss
-    return counters[2] >= n_iter_no_change
+    if criterion < loss_state[0]:
+        loss_state[0] = criterion
+    if counters[2] >= n_iter_no_change:
+        if adaptive and rate > 1e-6:
+            counters[3] += 1
+            counters[2] = 0
+        else:
+            return STATUS_CONVERGED
+    return STATUS_RAN_ALL
 
 
 @_jit
-def _run_epochs_kernel(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
-                       orders, lr, lr_stride, losses, n_epochs, batch_size, momentum, nesterov, l2,
-                       fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, stop_flag,
-                       stack, blocks, lanes):  # fmt: skip
-    n, d = X.shape
-    n_total = X.dtype.type(n)
+def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
+                       loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs,
+                       batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
+                       clip_norm, adaptive, gtol, growth_limit, validation_scale, stop_flag, stack, blocks,
+                       lanes):  # fmt: skip
+    d = X.shape[1]
+    T = X.dtype.type
+    epoch_rows = orders.shape[1]
+    rows_per_epoch = T(epoch_rows)
     moving = d + 1 if fit_intercept else d
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
-    residuals = np.empty(batch_size if sag else 0, X.dtype)
+    gradient_sum = np.empty(d + 1, X.dtype)
+    q = np.empty(batch_size if sag else 0, X.dtype)
     w = theta[:d]
     natural_order = np.empty(0, np.int64)
+    first_step = counters[0]
+    rate = T(0)
     work_since_poll = 0
     for epoch in range(n_epochs):
         order = orders[epoch % orders.shape[0]] if orders.shape[0] > 0 else natural_order
-        epoch_loss = X.dtype.type(-0.0)
-        for start in range(0, n, batch_size):
-            m = min(batch_size, n - start)
-            count = X.dtype.type(m)
-            _batch_sums(X, y, order, start, m, w, theta[d], stack, blocks, lanes, sums, residuals)
+        epoch_loss = T(-0.0)
+        for j in range(d + 1):
+            gradient_sum[j] = T(-0.0)
+        steps = 0
+        for start in range(0, epoch_rows, batch_size):
+            m = min(batch_size, epoch_rows - start)
+            count = T(m)
+            _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], stack, blocks, lanes, sums, q)
             loss = _loss_and_gradient(sums, w, count, l2, grad, lanes)
-            epoch_loss = epoch_loss + loss * (count / n_total)
+            epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
             if not np.isfinite(loss):
                 losses[epoch] = epoch_loss
                 return epoch + 1, STATUS_DIVERGED
             if sag:
-                _sag_direction(X, order, start, m, residuals, sag_memory, sag_seen, sag_sum, counters, w, l2, grad)
-            _take_step(theta, velocity, average, grad, counters, lr, lr_stride, moving, momentum, nesterov,
-                       average_start, clip_norm, lanes)  # fmt: skip
+                _sag_direction(X, order, start, m, q, sag_memory, sag_seen, sag_sum, counters, w, l2, grad)
+            for j in range(moving):
+                gradient_sum[j] = gradient_sum[j] + grad[j]
+            steps += 1
+            rate = _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum,
+                              nesterov, average_start, clip_norm, lanes)  # fmt: skip
             work_since_poll += m * (d + 1)
             if work_since_poll >= WORK_BETWEEN_POLLS:
                 work_since_poll = 0
                 if stop_flag[0]:
                     return epoch, STATUS_INTERRUPTED
         losses[epoch] = epoch_loss
-        if _grew_past_limit(losses[epoch], loss_state):
-            return epoch + 1, STATUS_DIVERGED
-        if not np.isnan(tol) and _stop_on_tol(losses[epoch], counters, loss_state, tol, n_iter_no_change):
-            return epoch + 1, STATUS_CONVERGED
+        step_count = T(steps)
+        for j in range(moving):
+            gradient_sum[j] = gradient_sum[j] / step_count
+        grad_norms[epoch] = _norm(gradient_sum[:moving], lanes)
+        criterion = losses[epoch]
+        if validation_rows.shape[0] > 0:
+            _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], stack, blocks,
+                        lanes, sums, q[:0])  # fmt: skip
+            validation_loss = sums[d + 1] / T(validation_rows.shape[0])
+            scores[epoch] = 1.0 - np.float64(validation_loss) * validation_scale
+            criterion = -scores[epoch]
+        status = _after_epoch(losses[epoch], grad_norms[epoch], criterion, np.float64(rate), counters, loss_state, tol,
+                              n_iter_no_change, adaptive, gtol, growth_limit)  # fmt: skip
+        if status != STATUS_RAN_ALL:
+            return epoch + 1, status
     return n_epochs, STATUS_RAN_ALL
 
 
-def run_epochs(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state, orders, lr,
-               lr_stride, losses, *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start,
-               sag, tol, n_iter_no_change, clip_norm):  # fmt: skip
+def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
+               orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, *, n_epochs, batch_size, momentum,
+               nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
+               growth_limit, validation_scale):  # fmt: skip
     """Run up to ``n_epochs`` epochs natively; see ``_reference.run_epochs`` for the contract.
 
     Ctrl-C only reaches the main thread between Python bytecodes, never inside compiled code, so
@@ -270,9 +317,10 @@ def run_epochs(X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, co
     """
     stop_flag = np.zeros(1, dtype=np.int8)
     call = functools.partial(
-        _run_epochs_kernel, X, y, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
-        orders, lr, lr_stride, losses, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept,
-        average_start, sag, tol, n_iter_no_change, clip_norm, stop_flag, *_workspace(X),
+        _run_epochs_kernel, X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
+        loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs, batch_size,
+        momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
+        growth_limit, validation_scale, stop_flag, *_workspace(X),
     )  # fmt: skip
     if threading.current_thread() is not threading.main_thread():
         return call()

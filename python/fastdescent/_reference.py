@@ -23,6 +23,8 @@ BLOCK_ROWS = 256
 STATUS_RAN_ALL = 0
 STATUS_CONVERGED = 1
 STATUS_DIVERGED = 2
+STATUS_INTERRUPTED = 3
+STATUS_GRADIENT_SMALL = 4
 
 # A fit whose epoch loss grows past this multiple of its first epoch's loss has diverged: stop it
 # before it overflows (documented in fit_linear).
@@ -84,15 +86,19 @@ def residuals(X: np.ndarray, y: np.ndarray, w: np.ndarray, b) -> np.ndarray:
     return (row_dots(X, w) + b) - y
 
 
-def batch_sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, b):
-    """Return ``(S, r)``: S = (sum r_i x_i, sum r_i, sum r_i^2) in canonical order, and the residuals."""
+def batch_sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, b, weights=None):
+    """Return ``(S, q)``: S = (sum q_i x_i, sum q_i, sum q_i r_i) in canonical order, q = s_i r_i.
+
+    Without weights q is the residual itself (not 1 * r: the same bits either way).
+    """
     m, d = X.shape
     r = residuals(X, y, w, b)
+    q = r if weights is None else weights * r
     C = np.empty((m, d + 2), dtype=X.dtype)
-    C[:, :d] = r[:, None] * X
-    C[:, d] = r
-    C[:, d + 1] = r * r
-    return blocked_sum(C), r
+    C[:, :d] = q[:, None] * X
+    C[:, d] = q
+    C[:, d + 1] = q * r
+    return blocked_sum(C), q
 
 
 def loss_and_gradient(S: np.ndarray, w: np.ndarray, count, l2):
@@ -115,83 +121,72 @@ _quiet_overflow = np.errstate(over="ignore", invalid="ignore")
 
 
 @_quiet_overflow
-def loss_grad(X, y, w, b, l2):
+def loss_grad(X, y, w, b, l2, sample_weight):
     T = X.dtype.type
-    S, _ = batch_sums(X, y, w, T(b))
+    S, _ = batch_sums(X, y, w, T(b), sample_weight if sample_weight.shape[0] else None)
     loss, grad = loss_and_gradient(S, w, T(X.shape[0]), T(l2))
     return loss, grad[:-1].copy(), grad[-1]
 
 
 @_quiet_overflow
 def run_epochs(
-    X,
-    y,
-    theta,
-    velocity,
-    average,
-    sag_memory,
-    sag_seen,
-    sag_sum,
-    counters,
-    loss_state,
-    orders,
-    lr,
-    lr_stride,
-    losses,
-    n_epochs,
-    batch_size,
-    momentum,
-    nesterov,
-    l2,
-    fit_intercept,
-    average_start,
-    sag,
-    tol,
-    n_iter_no_change,
-    clip_norm,
-):
-    """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``."""
+    X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
+    orders, validation_rows, lr, lr_stride, losses, grad_norms, scores,
+    *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
+    clip_norm, adaptive, gtol, growth_limit, validation_scale,
+):  # fmt: skip
+    """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``.
+
+    See ``fastdescent._fit`` for the meaning of each argument; ``docs/reduction-order.md`` for the order.
+    """
     T = X.dtype.type
     n, d = X.shape
-    n_T = T(n)
+    weights = sample_weight if sample_weight.shape[0] else None
+    epoch_rows = orders.shape[1]
+    rows_per_epoch = T(epoch_rows)
     two = T(2)
-    momentum = T(momentum)
-    l2 = T(l2)
+    momentum, l2, clip_norm = T(momentum), T(l2), T(clip_norm)
     two_l2 = two * l2
-    clip_norm = T(clip_norm)
     k = d + 1 if fit_intercept else d  # coordinates of theta that move
-    use_tol = not np.isnan(tol)
+    first_step = counters[0]
+    rate = T(0)
     for epoch in range(n_epochs):
-        order = orders[epoch % orders.shape[0]] if orders.shape[0] else None
+        order = orders[epoch % orders.shape[0]] if orders.shape[0] else np.arange(n)
         epoch_loss = T(-0.0)
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            rows = order[start:stop] if order is not None else slice(start, stop)
+        gradient_sum = np.full(k, -0.0, dtype=X.dtype)
+        steps = 0
+        for start in range(0, epoch_rows, batch_size):
+            stop = min(start + batch_size, epoch_rows)
+            rows = order[start:stop]
             Xb, yb = X[rows], y[rows]
             count = T(stop - start)
             w = theta[:d]
-            S, r = batch_sums(Xb, yb, w, theta[d])
+            S, q = batch_sums(Xb, yb, w, theta[d], None if weights is None else weights[rows])
             loss, grad = loss_and_gradient(S, w, count, l2)
+            epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
             if not np.isfinite(loss):
-                _record_epoch(losses, epoch, epoch_loss + loss * (count / n_T))
+                losses[epoch] = epoch_loss
                 return epoch + 1, STATUS_DIVERGED
-            epoch_loss = epoch_loss + loss * (count / n_T)
             if sag:
-                grad = _sag_direction(Xb, r, rows, sag_memory, sag_seen, sag_sum, counters, w, two, two_l2, l2)
-            step = counters[0]
-            lr_t = lr[step * lr_stride]
+                grad = _sag_direction(Xb, q, rows, sag_memory, sag_seen, sag_sum, counters, w, two, two_l2, l2)
             g = grad[:k]
+            gradient_sum = gradient_sum + g
+            steps += 1
             if clip_norm > 0:
                 norm = np.sqrt(row_dots(g[None, :], g)[0])
                 if norm > clip_norm:
                     g = g * (clip_norm / norm)
+            step = counters[0]
+            rate = lr[(step - first_step) * lr_stride]
+            if counters[3]:
+                rate = rate / T(5 ** int(counters[3]))
             if momentum != 0:
                 if step == 0:
                     velocity[:k] = g
                 else:
                     velocity[:k] = momentum * velocity[:k] + g
                 g = g + momentum * velocity[:k] if nesterov else velocity[:k]
-            theta[:k] = theta[:k] - lr_t * g
+            theta[:k] = theta[:k] - rate * g
             counters[0] = step + 1
             if average_start >= 0 and step + 1 > average_start:
                 seen = step + 1 - average_start
@@ -199,42 +194,60 @@ def run_epochs(
                     average[:k] = theta[:k]
                 else:
                     average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
-        _record_epoch(losses, epoch, epoch_loss)
-        if _grew_past_limit(losses[epoch], loss_state):
-            return epoch + 1, STATUS_DIVERGED
-        if use_tol and _stop_on_tol(losses[epoch], counters, loss_state, tol, n_iter_no_change):
-            return epoch + 1, STATUS_CONVERGED
+        losses[epoch] = epoch_loss
+        mean_gradient = gradient_sum / T(steps)
+        grad_norms[epoch] = np.sqrt(row_dots(mean_gradient[None, :], mean_gradient)[0])
+        criterion = losses[epoch]
+        if validation_rows.shape[0]:
+            S, _ = batch_sums(X[validation_rows], y[validation_rows], theta[:d], theta[d],
+                              None if weights is None else weights[validation_rows])  # fmt: skip
+            scores[epoch] = 1.0 - float(S[d + 1] / T(validation_rows.shape[0])) * validation_scale
+            criterion = -scores[epoch]
+        status = _after_epoch(losses[epoch], grad_norms[epoch], criterion, float(rate), counters, loss_state,
+                              tol, n_iter_no_change, adaptive, gtol, growth_limit)  # fmt: skip
+        if status != STATUS_RAN_ALL:
+            return epoch + 1, status
     return n_epochs, STATUS_RAN_ALL
 
 
-def _record_epoch(losses, epoch, epoch_loss):
-    losses[epoch] = float(epoch_loss)
+def _after_epoch(epoch_loss, grad_norm, criterion, rate, counters, loss_state, tol, n_iter_no_change, adaptive,
+                 gtol, growth_limit):  # fmt: skip
+    """The stopping rules, in float64, in this order: growth (divergence), gradient norm, tol.
 
-
-def _grew_past_limit(epoch_loss, loss_state):
-    """loss_state[1] is the fit's first epoch loss (NaN until there is one)."""
+    tol is scikit-learn's rule on the criterion (the epoch loss, or minus the validation score):
+    an epoch improves when it is below best - tol; after n_iter_no_change epochs without, the fit
+    has converged, unless ``adaptive`` and the rate is still above 1e-6: then the rate is divided by 5.
+    loss_state holds (best criterion, first epoch loss); counters[2] the epochs without improvement,
+    counters[3] how often the rate was divided.
+    """
     if np.isnan(loss_state[1]):
         loss_state[1] = epoch_loss
-        return False
-    return loss_state[1] > 0 and epoch_loss > LOSS_GROWTH_LIMIT * loss_state[1]
-
-
-def _stop_on_tol(epoch_loss, counters, loss_state, tol, n_iter_no_change):
-    """scikit-learn's rule: an epoch improves when its loss is below best - tol (loss_state[0])."""
-    if epoch_loss > loss_state[0] - tol:
+    elif loss_state[1] > 0 and epoch_loss > growth_limit * loss_state[1]:
+        return STATUS_DIVERGED
+    if grad_norm < gtol:
+        return STATUS_GRADIENT_SMALL
+    if np.isnan(tol):
+        return STATUS_RAN_ALL
+    if criterion > loss_state[0] - tol:
         counters[2] += 1
     else:
         counters[2] = 0
-    if epoch_loss < loss_state[0]:
-        loss_state[0] = epoch_loss
-    return counters[2] >= n_iter_no_change
+    if criterion < loss_state[0]:
+        loss_state[0] = criterion
+    if counters[2] >= n_iter_no_change:
+        if adaptive and rate > 1e-6:
+            counters[3] += 1
+            counters[2] = 0
+        else:
+            return STATUS_CONVERGED
+    return STATUS_RAN_ALL
 
 
 def _sag_direction(Xb, r, rows, memory, seen, total, counters, w, two, two_l2, l2):
-    """Replace the batch's stored residuals, update the running sum, return the average gradient."""
+    """Replace the batch's stored (weighted) residuals, update the running sum, return the average gradient."""
     T = Xb.dtype.type
     d = Xb.shape[1]
-    index = np.arange(memory.shape[0])[rows]
+    index = rows
     # Rows are drawn with replacement, so a batch may hold a row twice.  Row by row, its second
     # occurrence finds the memory already at r (same theta): delta = r - r = +0.0, as here.
     _, first = np.unique(index, return_index=True)
