@@ -63,6 +63,7 @@ struct FitOptions {
     double gtol;
     double growth_limit;
     double validation_scale;
+    T residual_clip;  // 0: none; else scikit-learn's clip, and only non-finite weights stop the fit
 };
 
 namespace detail {
@@ -199,9 +200,10 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             const T count = static_cast<T>(m);
             T loss;
             auto gradient = [&](auto rows) {
-                batch_sums(a.X, a.y, a.weights, d, rows, m, a.theta, a.theta[d], tree, sums.data(), q_out);
+                batch_sums(a.X, a.y, a.weights, d, rows, m, a.theta, a.theta[d], o.residual_clip, tree, sums.data(),
+                           q_out);
                 loss = loss_and_gradient(sums.data(), a.theta, d, count, o.l2, grad.data());
-                if (!std::isfinite(loss)) return false;
+                if (!std::isfinite(loss) && o.residual_clip == T(0)) return false;
                 if (o.sag) detail::sag_direction(a, o, rows, m, q_out, grad.data());
                 return true;
             };
@@ -221,13 +223,15 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             }
         }
         a.losses[epoch] = static_cast<double>(epoch_loss);
+        for (std::size_t j = 0; j <= d; ++j)
+            if (!std::isfinite(a.theta[j])) return {epoch + 1, kDiverged};
         const T step_count = static_cast<T>(steps);
         for (std::size_t j = 0; j < moving; ++j) gradient_sum[j] = gradient_sum[j] / step_count;
         a.grad_norms[epoch] = static_cast<double>(detail::norm(gradient_sum.data(), moving));
         double criterion = a.losses[epoch];
         if (a.n_validation) {
             batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows}, a.n_validation, a.theta, a.theta[d],
-                       tree, sums.data(), static_cast<T*>(nullptr));
+                       T(0), tree, sums.data(), static_cast<T*>(nullptr));
             const T validation_loss = sums[d + 1] / static_cast<T>(a.n_validation);
             a.scores[epoch] = 1.0 - static_cast<double>(validation_loss) * o.validation_scale;
             criterion = -a.scores[epoch];

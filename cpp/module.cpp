@@ -55,8 +55,8 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, c
         py::gil_scoped_release release;
         PairTree<T> tree(d + 2);
         std::vector<T> sums(d + 2), grad(d + 1);
-        batch_sums(X.data(), y.data(), optional_data(sample_weight), d, ContiguousRows{0}, n, w.data(), b, tree,
-                   sums.data(), static_cast<T*>(nullptr));
+        batch_sums(X.data(), y.data(), optional_data(sample_weight), d, ContiguousRows{0}, n, w.data(), b, T(0),
+                   tree, sums.data(), static_cast<T*>(nullptr));
         loss = loss_and_gradient(sums.data(), w.data(), d, static_cast<T>(n), l2, grad.data());
         std::copy(grad.begin(), grad.begin() + d, grad_w.mutable_data());
         grad_b = grad[d];
@@ -72,7 +72,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
                         std::int64_t n_iter_no_change, T clip_norm, bool adaptive, double gtol, double growth_limit,
-                        double validation_scale) {
+                        double validation_scale, T residual_clip) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
@@ -112,7 +112,8 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         lr.data(), lr_stride, losses.mutable_data(), grad_norms.mutable_data(),
                         scores.mutable_data()};
     FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol,
-                          n_iter_no_change, clip_norm, adaptive, gtol, growth_limit, validation_scale};
+                          n_iter_no_change, clip_norm, adaptive, gtol, growth_limit, validation_scale,
+                          residual_clip};
     // Ctrl-C sets a flag that only Python code reads: take the GIL back briefly to look at it.
     auto interrupted = [] {
         py::gil_scoped_acquire hold;
@@ -138,7 +139,7 @@ void bind(py::module_& m) {
           "losses"_a.noconvert(), "grad_norms"_a.noconvert(), "scores"_a.noconvert(), py::kw_only(),
           "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a, "l2"_a, "fit_intercept"_a, "average_start"_a,
           "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a, "adaptive"_a, "gtol"_a, "growth_limit"_a,
-          "validation_scale"_a);
+          "validation_scale"_a, "residual_clip"_a);
 }
 
 }  // namespace

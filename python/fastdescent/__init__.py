@@ -10,10 +10,20 @@ from ._loss import mse_loss_grad
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # SGDRegressor needs scikit-learn, an optional dependency: import it on first use only.
+    if name == "SGDRegressor":
+        from ._sgd_regressor import SGDRegressor
+
+        return SGDRegressor
+    raise AttributeError(f"module 'fastdescent' has no attribute {name!r}")
+
 __all__ = [
     "DivergenceError",
     "EpochInfo",
     "FitResult",
+    "SGDRegressor",
     "__version__",
     "available_backends",
     "fit_linear",

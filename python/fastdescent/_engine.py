@@ -104,6 +104,7 @@ class Plan:
     gtol: float = 0.0
     growth_limit: float = math.inf
     shuffle: bool = True
+    residual_clip: float = 0.0  # scikit-learn's 1e12 bound on the loss derivative; 0: none
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,15 @@ def run(
     bar = _progress_bar(max_iter) if progress else None
     started = time.perf_counter()
 
+    # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
+    # are not drawn for epochs that never run; one that cannot, takes the longest calls at once.
+    may_stop_early = not math.isnan(plan.tol) or plan.gtol > 0
+    next_call = 1 if may_stop_early else per_call
     done, status, stopped_by_callback = 0, STATUS_RAN_ALL, False
     try:
         while done < max_iter and status == STATUS_RAN_ALL and not stopped_by_callback:
-            n_epochs = min(per_call, max_iter - done)
+            n_epochs = min(next_call, per_call, max_iter - done)
+            next_call *= 2
             if rates.per_step is not None:
                 n_epochs = min(n_epochs, max(1, RATE_BUDGET // steps_per_epoch))
             lr, stride = rates.chunk(int(state.counters[0]), n_epochs * steps_per_epoch)
@@ -211,7 +217,7 @@ def run(
                 l2=T(plan.l2), fit_intercept=plan.fit_intercept, average_start=plan.average_start, sag=plan.sag,
                 tol=plan.tol, n_iter_no_change=plan.n_iter_no_change, clip_norm=T(plan.clip_norm),
                 adaptive=plan.adaptive, gtol=plan.gtol, growth_limit=plan.growth_limit,
-                validation_scale=validation_scale,
+                validation_scale=validation_scale, residual_clip=T(plan.residual_clip),
             )  # fmt: skip
             done += int(ran)
             if bar is not None:

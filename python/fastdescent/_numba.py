@@ -62,10 +62,11 @@ def _merge_top(stack, blocks, depth):
 
 
 @_jit
-def _batch_sums(X, y, weights, order, first, m, w, b, stack, blocks, lanes, sums, q_out):
-    """(sum q x, sum q, sum q r) over batch positions first..first+m-1 of ``order``, q = s r.
+def _batch_sums(X, y, weights, order, first, m, w, b, clip, stack, blocks, lanes, sums, q_out):
+    """(sum q x, sum q, sum s r r) over batch positions first..first+m-1 of ``order``, q = s r.
 
-    ``order`` empty means rows in their natural order; ``weights`` empty means unweighted (q = r).
+    ``order`` empty means rows in their natural order; ``weights`` empty means unweighted (q = r);
+    with ``clip > 0`` the gradient's q uses r clipped to [-clip, clip] (scikit-learn's bound).
     Blocks of 256 positions add rows one after another from -0.0; block partials combine by the
     adjacent-pair tree, streamed as a binary counter (merge the top two while they cover equal
     numbers of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.
@@ -84,11 +85,15 @@ def _batch_sums(X, y, weights, order, first, m, w, b, stack, blocks, lanes, sums
             i = order[first + p] if ordered else first + p
             x = X[i]
             r = (_lane_dot(x, w, lanes) + b) - y[i]
-            q = weights[i] * r if weighted else r
+            loss_q = weights[i] * r if weighted else r
+            q = loss_q
+            if clip > 0:
+                clipped = -clip if r < -clip else (clip if r > clip else r)
+                q = weights[i] * clipped if weighted else clipped
             for j in range(d):
                 acc[j] = acc[j] + q * x[j]
             acc[d] = acc[d] + q
-            acc[d + 1] = acc[d + 1] + q * r
+            acc[d + 1] = acc[d + 1] + loss_q * r
             if keep_q:
                 q_out[p] = q
         blocks[depth] = 1
@@ -129,7 +134,7 @@ def _loss_grad_kernel(X, y, w, b, l2, sample_weight, stack, blocks, lanes):
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
     no_order = np.empty(0, np.int64)
-    _batch_sums(X, y, sample_weight, no_order, 0, n, w, b, stack, blocks, lanes, sums, sums[:0])
+    _batch_sums(X, y, sample_weight, no_order, 0, n, w, b, X.dtype.type(0), stack, blocks, lanes, sums, sums[:0])
     loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, lanes)
     return loss, grad
 
@@ -243,8 +248,8 @@ def _after_epoch(epoch_loss, grad_norm, criterion, rate, counters, loss_state, t
 def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
                        loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs,
                        batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-                       clip_norm, adaptive, gtol, growth_limit, validation_scale, stop_flag, stack, blocks,
-                       lanes):  # fmt: skip
+                       clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, stop_flag, stack,
+                       blocks, lanes):  # fmt: skip
     d = X.shape[1]
     T = X.dtype.type
     epoch_rows = orders.shape[1]
@@ -268,10 +273,10 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
         for start in range(0, epoch_rows, batch_size):
             m = min(batch_size, epoch_rows - start)
             count = T(m)
-            _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], stack, blocks, lanes, sums, q)
+            _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], residual_clip, stack, blocks, lanes, sums, q)
             loss = _loss_and_gradient(sums, w, count, l2, grad, lanes)
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
-            if not np.isfinite(loss):
+            if not np.isfinite(loss) and residual_clip == 0:
                 losses[epoch] = epoch_loss
                 return epoch + 1, STATUS_DIVERGED
             if sag:
@@ -287,14 +292,17 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
                 if stop_flag[0]:
                     return epoch, STATUS_INTERRUPTED
         losses[epoch] = epoch_loss
+        for j in range(d + 1):
+            if not np.isfinite(theta[j]):
+                return epoch + 1, STATUS_DIVERGED
         step_count = T(steps)
         for j in range(moving):
             gradient_sum[j] = gradient_sum[j] / step_count
         grad_norms[epoch] = _norm(gradient_sum[:moving], lanes)
         criterion = losses[epoch]
         if validation_rows.shape[0] > 0:
-            _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], stack, blocks,
-                        lanes, sums, q[:0])  # fmt: skip
+            _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], T(0), stack,
+                        blocks, lanes, sums, q[:0])  # fmt: skip
             validation_loss = sums[d + 1] / T(validation_rows.shape[0])
             scores[epoch] = 1.0 - np.float64(validation_loss) * validation_scale
             criterion = -scores[epoch]
@@ -308,7 +316,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
 def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
                orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, *, n_epochs, batch_size, momentum,
                nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-               growth_limit, validation_scale):  # fmt: skip
+               growth_limit, validation_scale, residual_clip):  # fmt: skip
     """Run up to ``n_epochs`` epochs natively; see ``_reference.run_epochs`` for the contract.
 
     Ctrl-C only reaches the main thread between Python bytecodes, never inside compiled code, so
@@ -320,7 +328,7 @@ def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_se
         _run_epochs_kernel, X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
         loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs, batch_size,
         momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-        growth_limit, validation_scale, stop_flag, *_workspace(X),
+        growth_limit, validation_scale, residual_clip, stop_flag, *_workspace(X),
     )  # fmt: skip
     if threading.current_thread() is not threading.main_thread():
         return call()

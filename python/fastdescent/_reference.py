@@ -86,18 +86,23 @@ def residuals(X: np.ndarray, y: np.ndarray, w: np.ndarray, b) -> np.ndarray:
     return (row_dots(X, w) + b) - y
 
 
-def batch_sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, b, weights=None):
-    """Return ``(S, q)``: S = (sum q_i x_i, sum q_i, sum q_i r_i) in canonical order, q = s_i r_i.
+def batch_sums(X: np.ndarray, y: np.ndarray, w: np.ndarray, b, weights=None, clip=0):
+    """Return ``(S, q)``: S = (sum q_i x_i, sum q_i, sum s_i r_i r_i) in canonical order.
 
-    Without weights q is the residual itself (not 1 * r: the same bits either way).
+    q_i = s_i * r_i is what the gradient uses (``s_i * clip(r_i)`` with ``clip > 0``: scikit-learn
+    bounds the loss derivative); without weights q is the residual itself (the same bits as 1 * r).
     """
     m, d = X.shape
     r = residuals(X, y, w, b)
-    q = r if weights is None else weights * r
+    loss_q = r if weights is None else weights * r
+    q = loss_q
+    if clip > 0:
+        clipped = np.where(r < -clip, -clip, np.where(r > clip, clip, r))
+        q = clipped if weights is None else weights * clipped
     C = np.empty((m, d + 2), dtype=X.dtype)
     C[:, :d] = q[:, None] * X
     C[:, d] = q
-    C[:, d + 1] = q * r
+    C[:, d + 1] = loss_q * r
     return blocked_sum(C), q
 
 
@@ -133,7 +138,7 @@ def run_epochs(
     X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
     orders, validation_rows, lr, lr_stride, losses, grad_norms, scores,
     *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-    clip_norm, adaptive, gtol, growth_limit, validation_scale,
+    clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip,
 ):  # fmt: skip
     """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``.
 
@@ -145,7 +150,7 @@ def run_epochs(
     epoch_rows = orders.shape[1]
     rows_per_epoch = T(epoch_rows)
     two = T(2)
-    momentum, l2, clip_norm = T(momentum), T(l2), T(clip_norm)
+    momentum, l2, clip_norm, residual_clip = T(momentum), T(l2), T(clip_norm), T(residual_clip)
     two_l2 = two * l2
     k = d + 1 if fit_intercept else d  # coordinates of theta that move
     first_step = counters[0]
@@ -161,10 +166,11 @@ def run_epochs(
             Xb, yb = X[rows], y[rows]
             count = T(stop - start)
             w = theta[:d]
-            S, q = batch_sums(Xb, yb, w, theta[d], None if weights is None else weights[rows])
+            S, q = batch_sums(Xb, yb, w, theta[d], None if weights is None else weights[rows], residual_clip)
             loss, grad = loss_and_gradient(S, w, count, l2)
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
-            if not np.isfinite(loss):
+            # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
+            if not np.isfinite(loss) and residual_clip == 0:
                 losses[epoch] = epoch_loss
                 return epoch + 1, STATUS_DIVERGED
             if sag:
@@ -195,6 +201,8 @@ def run_epochs(
                 else:
                     average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
         losses[epoch] = epoch_loss
+        if not np.isfinite(theta).all():
+            return epoch + 1, STATUS_DIVERGED
         mean_gradient = gradient_sum / T(steps)
         grad_norms[epoch] = np.sqrt(row_dots(mean_gradient[None, :], mean_gradient)[0])
         criterion = losses[epoch]

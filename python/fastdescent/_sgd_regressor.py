@@ -1,0 +1,316 @@
+"""``fastdescent.SGDRegressor``: scikit-learn's SGDRegressor (squared loss), on fastdescent's kernels.
+
+Change one import line.  The parameters, their defaults and meanings, the fitted attributes and
+the methods are scikit-learn's; the fit runs natively, the same bits on every backend.
+
+scikit-learn minimises ``mean(½ r²) + ½ alpha ‖w‖²`` with per-sample steps ``eta * (r x + alpha w)``.
+fastdescent's objective is twice that (``mean(r²) + l2 ‖w‖²``), so the estimator runs it with
+``l2 = alpha`` and a rate of ``eta / 2`` (exact: halving changes no bit) and doubles ``tol``: the
+same steps, in exact arithmetic, as scikit-learn's, with its 1e12 clip on the loss derivative and
+its ValueError when the weights overflow.  One difference remains: scikit-learn shrinks ``w`` by
+``max(0, 1 - eta alpha)`` (we subtract ``eta alpha w``: the same until ``eta alpha > 1``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _backends
+from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
+from ._fit import _generator
+from ._reference import STATUS_DIVERGED
+from ._validation import integer, real_scalar
+
+LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
+# scikit-learn clips the loss derivative (the residual) to +-1e12 and stops only when the weights
+# stop being finite; the estimator does the same, in every backend.
+MAX_DLOSS = 1e12
+SOLVERS = ("sgd", "sag")
+
+
+class SGDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression fitted by stochastic gradient descent, scikit-learn's API.
+
+    Parameters are scikit-learn's ``SGDRegressor`` parameters, with ``loss="squared_error"`` and
+    ``penalty`` in {"l2", None} (``l1_ratio`` and ``epsilon`` are accepted and unused, as
+    scikit-learn does for this loss).  The additions:
+
+    batch_size : int or None, default=1
+        Rows per step; 1 is scikit-learn's per-sample SGD, None is full-batch gradient descent.
+        The learning-rate schedules count samples (scikit-learn's ``t``), whatever the batch size.
+    momentum, nesterov : float, bool
+        Heavy-ball momentum as torch.optim.SGD defines it (see :func:`fastdescent.fit_linear`).
+    solver : {"sgd", "sag"}
+        "sag" steps along the stochastic average gradient (rows drawn with replacement).
+    backend : {"auto", "cpp", "numba", "numpy"}
+        Every backend gives the same bits.
+    n_threads : int or None
+        Threads for the native kernels (None: all this process may use).  The kernels of this
+        release run on one thread; the parameter is validated and kept for the multi-threaded ones.
+
+    Attributes
+    ----------
+    coef_ : ndarray (n_features,), intercept_ : ndarray (1,), n_iter_ : int, t_ : float
+        ``t_`` is the number of samples seen plus one, as in scikit-learn.
+    n_features_in_, feature_names_in_ : as in scikit-learn.
+    loss_history_ : ndarray of the epoch losses of the last fit (fastdescent's objective).
+    validation_scores_ : ndarray or None, the R^2 on the validation rows per epoch (early stopping).
+    """
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        batch_size=1,
+        momentum=0.0,
+        nesterov=False,
+        solver="sgd",
+        backend="auto",
+        n_threads=None,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.solver = solver
+        self.backend = backend
+        self.n_threads = n_threads
+
+    # -- scikit-learn's API ------------------------------------------------------------------
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit for up to ``max_iter`` epochs (``tol``/``n_iter_no_change`` may stop it earlier)."""
+        self._check_params()
+        previous = getattr(self, "coef_", None) if self.warm_start else None
+        if previous is not None:
+            coef_init = previous if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+        X, y, weights = self._validate(X, y, sample_weight, reset=True)
+        self._start(X, coef_init, intercept_init)
+        self._rng = _generator(self.random_state)
+        outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True)
+        if self.tol is not None and outcome.epochs == self.max_iter and outcome.stop_reason == "max_iter":
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider increasing max_iter to "
+                "improve the fit.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X`` (scikit-learn's ``max_iter=1``), continuing from the current state.
+
+        With ``solver="sag"`` each call's rows are new samples: the stored gradients start afresh.
+        """
+        first_call = getattr(self, "coef_", None) is None
+        if first_call:
+            self._check_params()
+        X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
+        if first_call:
+            self._start(X, None, None)
+            self._rng = _generator(self.random_state)
+        else:
+            self._state.restart_tol()
+            if self.solver == "sag":
+                self._state = State.start(self._state.theta, X.shape[0], sag=True)
+        self._epochs(X, y, weights, 1, allow_validation=False)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
+        return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    # -- the fit ------------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        if self.loss != "squared_error":
+            raise ValueError(
+                f"loss={self.loss!r} is not supported by fastdescent.SGDRegressor; it supports "
+                "loss='squared_error' (use sklearn.linear_model.SGDRegressor for other losses)"
+            )
+        if self.penalty not in ("l2", None):
+            raise ValueError(
+                f"penalty={self.penalty!r} is not supported by fastdescent.SGDRegressor; it supports "
+                "penalty='l2' or None"
+            )
+        if self.learning_rate not in LEARNING_RATES:
+            raise ValueError(f"learning_rate must be one of {LEARNING_RATES}; got {self.learning_rate!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
+        real_scalar(self.alpha, "alpha", low=0.0)
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
+        if self.learning_rate != "optimal":
+            real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
+        real_scalar(self.power_t, "power_t", low=0.0)
+        real_scalar(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0")
+        integer(self.max_iter, "max_iter", low=1)
+        integer(self.n_iter_no_change, "n_iter_no_change", low=1)
+        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or math.isnan(self.tol)):
+            raise ValueError(f"tol must be a number or None; got {self.tol!r}")
+        real_scalar(self.validation_fraction, "validation_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+        if self.batch_size is not None:
+            integer(self.batch_size, "batch_size", low=1)
+        if self.n_threads is not None:
+            integer(self.n_threads, "n_threads", low=1)
+        if not (isinstance(self.average, (bool, np.bool_)) or isinstance(self.average, numbers.Integral)) or (
+            self.average < 0
+        ):
+            raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
+        _backends.resolve(self.backend)
+
+    def _validate(self, X, y, sample_weight, reset: bool):
+        X, y = validate_data(
+            self, X, y, accept_sparse=False, dtype=[np.float64, np.float32], order="C", y_numeric=True, reset=reset
+        )
+        y = np.ascontiguousarray(y, dtype=X.dtype)
+        if not reset and X.dtype != self._state.theta.dtype:
+            X = X.astype(self._state.theta.dtype)
+            y = y.astype(X.dtype)
+        weights = np.empty(0, X.dtype)
+        if sample_weight is not None:
+            weights = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
+            if (weights < 0).any():
+                raise ValueError("sample_weight must be >= 0")
+        return X, y, weights
+
+    def _start(self, X, coef_init, intercept_init) -> None:
+        n, d = X.shape
+        theta = np.zeros(d + 1, dtype=X.dtype)
+        if coef_init is not None:
+            coef = np.asarray(coef_init, dtype=X.dtype).reshape(-1)
+            if coef.shape[0] != d:
+                raise ValueError(f"coef_init has {coef.shape[0]} values but X has {d} features")
+            theta[:d] = coef
+        if intercept_init is not None:
+            theta[d] = np.asarray(intercept_init, dtype=X.dtype).reshape(-1)[0]
+        if not np.isfinite(theta).all():
+            raise ValueError("coef_init and intercept_init must be finite")
+        self._state = State.start(theta, n, sag=self.solver == "sag")
+        self.t_ = 1.0
+
+    def _average_start(self) -> int:
+        """scikit-learn averages once ``average`` samples are seen; in steps of batch_size rows."""
+        if not self.average:
+            return -1
+        return math.ceil(int(self.average) / self._batch) - 1
+
+    def _epochs(self, X, y, weights, max_iter: int, allow_validation: bool):
+        name, module = _backends.resolve(self.backend)
+        n = X.shape[0]
+        train_rows = validation_rows = None
+        if allow_validation and self.early_stopping:
+            train_rows, validation_rows = split_validation(self._rng, n, self.validation_fraction)
+        epoch_rows = n if train_rows is None else train_rows.shape[0]
+        self._batch = epoch_rows if self.batch_size is None else min(int(self.batch_size), epoch_rows)
+        tol = math.nan if self.tol is None or self.tol == -math.inf else float(self.tol)
+        plan = Plan(
+            batch_size=self._batch,
+            momentum=float(self.momentum),
+            nesterov=bool(self.nesterov),
+            l2=float(self.alpha) if self.penalty == "l2" else 0.0,
+            fit_intercept=bool(self.fit_intercept),
+            average_start=self._average_start(),
+            sag=self.solver == "sag",
+            # scikit-learn's objective is half ours; its validation score is R^2 either way.
+            tol=tol if validation_rows is not None else 2 * tol,
+            n_iter_no_change=int(self.n_iter_no_change),
+            adaptive=self.learning_rate == "adaptive",
+            shuffle=bool(self.shuffle),
+            residual_clip=MAX_DLOSS,
+        )
+        outcome = run(
+            module, X, y, weights, self._state, plan, max_iter=max_iter,
+            rates=self._rates(X.dtype, epoch_rows), rng=self._rng, train_rows=train_rows,
+            validation_rows=validation_rows, verbose=int(self.verbose),
+        )  # fmt: skip
+        self.n_iter_ = outcome.epochs
+        self.t_ += outcome.epochs * epoch_rows
+        self.loss_history_ = outcome.losses
+        self.validation_scores_ = outcome.scores
+        if outcome.status == STATUS_DIVERGED or not np.isfinite(self._state.theta).all():
+            raise DivergenceError(
+                f"Floating-point under-/overflow occurred at epoch #{outcome.epochs}. Scaling input data with "
+                "StandardScaler or MinMaxScaler might help."
+            )
+        coef, intercept = self._state.solution(plan.average_start, plan.fit_intercept)
+        self.coef_ = coef
+        self.intercept_ = np.atleast_1d(intercept)
+        return outcome
+
+    def _rates(self, dtype, epoch_rows: int) -> Rates:
+        """scikit-learn's rate eta(t), t = 1 + samples seen, for each step, halved onto our objective."""
+        if self.learning_rate in ("constant", "adaptive"):
+            return Rates(dtype, constant=float(self.eta0) / 2)
+        batch = self._batch
+        steps_per_epoch = -(-epoch_rows // batch)
+        first_t = self.t_
+        first_step_of_call = int(self._state.counters[0])
+        alpha, eta0, power_t = float(self.alpha), float(self.eta0), float(self.power_t)
+        if self.learning_rate == "optimal":
+            typw = math.sqrt(1.0 / math.sqrt(alpha))
+            optimal_init = 1.0 / (typw * alpha)  # squared loss: initial eta0 = typw / max(1, |dloss|) = typw
+
+        def per_step(first: int, count: int) -> np.ndarray:
+            step = np.arange(first - first_step_of_call, first - first_step_of_call + count)
+            epoch, position = np.divmod(step, steps_per_epoch)
+            t = first_t + epoch * epoch_rows + position * batch
+            if self.learning_rate == "optimal":
+                eta = 1.0 / (alpha * (optimal_init + t - 1))
+            else:
+                eta = eta0 / np.power(t, power_t)
+            return eta / 2
+
+        return Rates(dtype, per_step=per_step)
