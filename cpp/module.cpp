@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fit.hpp"
+#include "steps.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -128,6 +129,64 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
     return py::make_tuple(outcome.first, static_cast<int>(outcome.second));
 }
 
+// The step kernels update `param` (and the optimizer's state) in place: every array must already
+// be C-contiguous, of the same dtype and size; anything else would be a silent copy.
+std::size_t same_size(const std::initializer_list<const py::array*> arrays) {
+    const std::size_t size = static_cast<std::size_t>((*arrays.begin())->size());
+    for (const py::array* array : arrays) require(static_cast<std::size_t>(array->size()) == size, "sizes differ");
+    return size;
+}
+
+// Scalars arrive as Python objects (a numpy float32 scalar does not bind to a C++ float or double
+// argument here) holding values already rounded to T by the caller: the conversion is exact.
+template <class T>
+T scalar(const py::handle& value, const char* name) {
+    const double number = PyFloat_AsDouble(value.ptr());
+    if (number == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    const T rounded = static_cast<T>(number);
+    require(!(static_cast<double>(rounded) != number && number == number), std::string(name) + " is not a T value");
+    return rounded;
+}
+
+template <class T>
+void sgd_step_py(In<T>& param, const In<T>& grad, In<T>& buffer, const py::object& lr, const py::object& momentum,
+                 const py::object& dampening, const py::object& weight_decay, bool nesterov, bool first_step) {
+    const T rate = scalar<T>(lr, "lr"), mu = scalar<T>(momentum, "momentum"), tau = scalar<T>(dampening, "dampening"),
+            decay = scalar<T>(weight_decay, "weight_decay");
+    const std::size_t size = same_size({&param, &grad, &buffer});
+    T* p = param.mutable_data();
+    T* b = buffer.mutable_data();
+    const T* g = grad.data();
+    py::gil_scoped_release release;
+    sgd_step(p, g, b, size, rate, mu, tau, decay, nesterov, first_step);
+}
+
+template <class T>
+void asgd_step_py(In<T>& param, const In<T>& grad, In<T>& average, const py::object& eta, const py::object& decay,
+                  const py::object& mu, const py::object& weight_decay) {
+    const T rate = scalar<T>(eta, "eta"), shrink = scalar<T>(decay, "decay"), weight = scalar<T>(mu, "mu"),
+            wd = scalar<T>(weight_decay, "weight_decay");
+    const std::size_t size = same_size({&param, &grad, &average});
+    T* p = param.mutable_data();
+    T* a = average.mutable_data();
+    const T* g = grad.data();
+    py::gil_scoped_release release;
+    asgd_step(p, g, a, size, rate, shrink, weight, wd);
+}
+
+template <class T>
+void sag_step_py(In<T>& param, const In<T>& grad, In<T>& memory, In<T>& total, const py::object& lr,
+                 const py::object& seen, const py::object& weight_decay) {
+    const T rate = scalar<T>(lr, "lr"), count = scalar<T>(seen, "seen"), wd = scalar<T>(weight_decay, "weight_decay");
+    const std::size_t size = same_size({&param, &grad, &memory, &total});
+    T* p = param.mutable_data();
+    T* m = memory.mutable_data();
+    T* t = total.mutable_data();
+    const T* g = grad.data();
+    py::gil_scoped_release release;
+    sag_step(p, g, m, t, size, rate, count, wd);
+}
+
 template <class T>
 void bind(py::module_& m) {
     m.def("loss_grad", &loss_grad<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a, "l2"_a,
@@ -140,6 +199,12 @@ void bind(py::module_& m) {
           "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a, "l2"_a, "fit_intercept"_a, "average_start"_a,
           "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a, "adaptive"_a, "gtol"_a, "growth_limit"_a,
           "validation_scale"_a, "residual_clip"_a);
+    m.def("sgd_step", &sgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "buffer"_a.noconvert(),
+          py::kw_only(), "lr"_a, "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "first_step"_a);
+    m.def("asgd_step", &asgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "average"_a.noconvert(),
+          py::kw_only(), "eta"_a, "decay"_a, "mu"_a, "weight_decay"_a);
+    m.def("sag_step", &sag_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "memory"_a.noconvert(),
+          "total"_a.noconvert(), py::kw_only(), "lr"_a, "seen"_a, "weight_decay"_a);
 }
 
 }  // namespace

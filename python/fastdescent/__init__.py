@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from ._backends import available_backends
 from ._config import show_config
-from . import schedules
+from . import optim, schedules
 from ._fit import DivergenceError, EpochInfo, FitResult, fit_linear
 from ._loss import mse_loss_grad
+from ._minimize import minimize, scipy_method
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # SGDRegressor needs scikit-learn, an optional dependency: import it on first use only.
+    # SGDRegressor needs scikit-learn, plot needs matplotlib: optional, imported on first use only.
     if name == "SGDRegressor":
         from ._sgd_regressor import SGDRegressor
 
         return SGDRegressor
+    if name == "plot":  # needs matplotlib only when used
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'fastdescent' has no attribute {name!r}")
 
 __all__ = [
@@ -27,7 +32,10 @@ __all__ = [
     "__version__",
     "available_backends",
     "fit_linear",
+    "minimize",
     "mse_loss_grad",
+    "optim",
     "schedules",
+    "scipy_method",
     "show_config",
 ]

@@ -16,13 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--n", type=int, default=20_000, help="size of the larger sample (default 20000)")
     demo.add_argument("--backend", action="append", choices=("cpp", "numba", "numpy"),
                       help="limit to these backends (repeatable); default: all available")  # fmt: skip
+    demo.add_argument("--plot", default="fastdescent-demo.png", metavar="PATH",
+                      help="where to write the convergence plot (default: %(default)s; needs matplotlib)")
+    demo.add_argument("--no-plot", action="store_true", help="do not write the plot")  # fmt: skip
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         from ._demo import run
 
         print(f"fastdescent {__version__}; backends available here: {', '.join(available_backends())}")
-        rows = run(sizes=(5, args.n), backends=args.backend)
+        rows = run(sizes=(5, args.n), backends=args.backend, plot_path=None if args.no_plot else args.plot)
         disagree = sorted({(row["n"], row["method"]) for row in rows if not row["bits_agree"]})
         if disagree:
             print(f"\nbackends disagree on: {disagree}", file=sys.stderr)

@@ -47,10 +47,14 @@ def _bits(result) -> bytes:
 HEADER = f"{'method':<10} {'backend':<7} {'coef':>10} {'intercept':>10} {'final MSE':>10} {'epochs':>6} {'time [ms]':>10}  bits agree"
 
 
-def run(sizes=(5, 20_000), backends=None, print_=print) -> list[dict]:
-    """Fit every method on every backend; print one table per data size and return its rows."""
+def run(sizes=(5, 20_000), backends=None, print_=print, plot_path=None) -> list[dict]:
+    """Fit every method on every backend; print one table per data size and return its rows.
+
+    With ``plot_path``, draw the loss per epoch of every method on the larger sample to that PNG.
+    """
     backends = tuple(backends or available_backends())
     rows = []
+    curves = {}
     for size_index, n in enumerate(sizes):
         X, y = classic_data(n)
         print_(f"\ny = 2x + 3 + noise, n = {n} (true coefficient 2, intercept 3)")
@@ -66,6 +70,7 @@ def run(sizes=(5, 20_000), backends=None, print_=print) -> list[dict]:
                 fits[backend] = fit_linear(X, y, backend=backend, **kwargs)
                 seconds[backend] = time.perf_counter() - start
             agree = len({_bits(fit) for fit in fits.values()}) == 1
+            curves[method] = fits[backends[0]]
             for backend, fit in fits.items():
                 mse = float(mse_loss_grad(X, y, fit.coef, fit.intercept, backend="numpy")[0])
                 rows.append(
@@ -77,4 +82,21 @@ def run(sizes=(5, 20_000), backends=None, print_=print) -> list[dict]:
                     f"{method:<10} {backend:<7} {fit.coef[0]:>10.6f} {fit.intercept:>10.6f} {mse:>10.3e} "
                     f"{fit.n_iter:>6d} {1e3 * seconds[backend]:>10.2f}  {'yes' if agree else 'NO'}"
                 )
+    if plot_path is not None:
+        _plot(curves, sizes[-1], plot_path, print_)
     return rows
+
+
+def _plot(curves, n, path, print_) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plot import convergence
+    except ImportError:
+        print_("\n(no convergence plot: pip install 'fastdescent[plot]' for matplotlib)")
+        return
+    ax = convergence(curves, logx=True, title=f"y = 2x + 3 + noise, n = {n}: epoch loss by method")
+    ax.figure.tight_layout()
+    ax.figure.savefig(path, dpi=120)
+    print_(f"\nconvergence plot written to {path}")

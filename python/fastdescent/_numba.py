@@ -359,3 +359,62 @@ def _capture(call, outcome, finished):
         outcome.append((None, error))
     finally:
         finished.set()
+
+
+# -- update rules for user-supplied gradients (fastdescent.optim); element-wise, as cpp/steps.hpp
+
+
+@_jit
+def _sgd_step(param, grad, buffer, lr, momentum, dampening, weight_decay, nesterov, first_step):
+    keep = param.dtype.type(1) - dampening
+    for i in range(param.shape[0]):
+        g = grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * param[i]
+        if momentum != 0:
+            if first_step:
+                b = g
+            else:
+                b = momentum * buffer[i] + (keep * g if dampening != 0 else g)
+            buffer[i] = b
+            g = g + momentum * b if nesterov else b
+        param[i] = param[i] - lr * g
+
+
+@_jit
+def _asgd_step(param, grad, average, eta, decay, mu, weight_decay):
+    for i in range(param.shape[0]):
+        g = grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * param[i]
+        p = param[i] * decay
+        p = p - eta * g
+        param[i] = p
+        average[i] = p if mu == 1 else average[i] + (p - average[i]) * mu
+
+
+@_jit
+def _sag_step(param, grad, memory, total, lr, seen, weight_decay):
+    for i in range(param.shape[0]):
+        total[i] = total[i] + (grad[i] - memory[i])
+        memory[i] = grad[i]
+        direction = total[i] / seen
+        if weight_decay != 0:
+            direction = direction + weight_decay * param[i]
+        param[i] = param[i] - lr * direction
+
+
+def _flat(*arrays):
+    return [a.reshape(-1) for a in arrays]
+
+
+def sgd_step(param, grad, buffer, *, lr, momentum, dampening, weight_decay, nesterov, first_step):
+    _sgd_step(*_flat(param, grad, buffer), lr, momentum, dampening, weight_decay, nesterov, first_step)
+
+
+def asgd_step(param, grad, average, *, eta, decay, mu, weight_decay):
+    _asgd_step(*_flat(param, grad, average), eta, decay, mu, weight_decay)
+
+
+def sag_step(param, grad, memory, total, *, lr, seen, weight_decay):
+    _sag_step(*_flat(param, grad, memory, total), lr, seen, weight_decay)

@@ -278,3 +278,38 @@ def _sag_direction(Xb, r, rows, memory, seen, total, counters, w, two, two_l2, l
     if l2 != 0:
         grad[:d] = grad[:d] + two_l2 * w
     return grad
+
+
+# -- update rules for user-supplied gradients (fastdescent.optim); element-wise, same order as cpp/steps.hpp
+
+
+def sgd_step(param, grad, buffer, *, lr, momentum, dampening, weight_decay, nesterov, first_step):
+    T = param.dtype.type
+    g = grad
+    if weight_decay != 0:
+        g = g + weight_decay * param
+    if momentum != 0:
+        if first_step:
+            b = g.copy()
+        else:
+            b = momentum * buffer + ((T(1) - dampening) * g if dampening != 0 else g)
+        buffer[...] = b
+        g = g + momentum * b if nesterov else b
+    param[...] = param - lr * g
+
+
+def asgd_step(param, grad, average, *, eta, decay, mu, weight_decay):
+    g = grad + weight_decay * param if weight_decay != 0 else grad
+    p = param * decay
+    p = p - eta * g
+    param[...] = p
+    average[...] = p if mu == 1 else average + (p - average) * mu
+
+
+def sag_step(param, grad, memory, total, *, lr, seen, weight_decay):
+    total[...] = total + (grad - memory)
+    memory[...] = grad
+    direction = total / seen
+    if weight_decay != 0:
+        direction = direction + weight_decay * param
+    param[...] = param - lr * direction

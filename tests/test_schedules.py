@@ -1,0 +1,68 @@
+"""Learning-rate schedules: values, one array for n steps, and every entry point accepts one."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, make_data
+
+import fastdescent
+from fastdescent import schedules
+
+CASES = [
+    (schedules.constant(0.1), lambda t: 0.1),
+    (schedules.step_decay(0.1, step_size=10, gamma=0.5), lambda t: 0.1 * 0.5 ** (t // 10)),
+    (schedules.exponential_decay(0.1, 0.5, 20), lambda t: 0.1 * 0.5 ** (t / 20)),
+    (schedules.exponential_decay(0.1, 0.5, 20, staircase=True, end_value=0.02),
+     lambda t: max(0.1 * 0.5 ** (t // 20), 0.02)),
+    (schedules.linear_decay(0.1, 0.01, 50), lambda t: 0.1 + (0.01 - 0.1) * min(t, 50) / 50),
+    (schedules.cosine_decay(0.1, 40, alpha=0.1), lambda t: 0.1 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(t, 40) / 40)))),
+    (schedules.cosine_decay(0.1, 40, warmup_steps=10, warmup_init=0.01),
+     lambda t: 0.01 + 0.09 * t / 10 if t < 10 else 0.1 * 0.5 * (1 + math.cos(math.pi * min(t - 10, 40) / 40))),
+    (schedules.inverse_scaling(0.1, power_t=0.5), lambda t: 0.1 / (t + 1) ** 0.5),
+]
+
+
+@pytest.mark.parametrize(("schedule", "formula"), CASES, ids=lambda c: repr(c) if isinstance(c, schedules.Schedule) else "")
+def test_values_follow_the_formula(schedule, formula):
+    rates = schedule.rates(120)
+    assert rates.dtype == np.float64 and rates.shape == (120,)
+    np.testing.assert_allclose(rates, [formula(t) for t in range(120)], rtol=1e-13)
+    for t in (0, 7, 119):
+        assert schedule(t) == rates[t]  # one formula: the call and the array agree exactly
+    assert_same_bits(schedule.rates(30, start=50), rates[50:80])
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: schedules.constant(0), "value"),
+        (lambda: schedules.step_decay(0.1, 0), "step_size"),
+        (lambda: schedules.exponential_decay(0.1, 1.5, 10), "decay_rate"),
+        (lambda: schedules.cosine_decay(0.1, 10, alpha=2), "alpha"),
+        (lambda: schedules.inverse_scaling(-1), "eta0"),
+    ],
+)
+def test_invalid_schedules(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_fit_linear_takes_a_schedule_as_its_rates(backend):
+    X, y, _ = make_data(2, 64, 3, np.float64, low_exp=-1, high_exp=0)
+    schedule = schedules.cosine_decay(0.05, 32, warmup_steps=4, warmup_init=0.01)
+    by_schedule = fastdescent.fit_linear(X, y, lr=schedule, batch_size=8, max_iter=4, random_state=0, backend=backend)
+    by_array = fastdescent.fit_linear(X, y, lr=schedule.rates(32), batch_size=8, max_iter=4, random_state=0, backend=backend)
+    assert_same_bits(by_schedule.coef, by_array.coef)
+
+
+def test_every_entry_point_takes_a_schedule():
+    schedule = schedules.exponential_decay(0.05, 0.5, 100)
+    params = [np.zeros(2)]
+    opt = fastdescent.optim.SGD(params, lr=schedule, momentum=0.5)
+    opt.step([np.ones(2)])
+    assert params[0][0] == -0.05
+    result = fastdescent.minimize(lambda x: float(x @ x), np.ones(2), jac=lambda x: 2 * x, schedule=schedule, maxiter=3)
+    assert result.nit == 3
+    X, y, _ = make_data(3, 40, 2, np.float64, low_exp=-1, high_exp=0)
+    assert fastdescent.fit_linear(X, y, lr=schedule, max_iter=3).n_iter == 3

@@ -1,0 +1,102 @@
+"""Stopping rules, callbacks, progress bars, verbose lines, histories and the convergence plot."""
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, make_data
+
+import fastdescent
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, _, w = make_data(0, 400, 5, np.float64, low_exp=-1, high_exp=0)
+    noise = np.random.default_rng(1).normal(scale=0.01, size=400)
+    return X, X @ (10 * w) + 1.0 + noise
+
+
+def test_callback_every_k_epochs_sees_the_fit_and_changes_no_bit(backend, data):
+    X, y = data
+    infos = []
+    with_callback = fastdescent.fit_linear(X, y, lr=0.01, batch_size=16, max_iter=9, random_state=0, backend=backend,
+                                           callback=infos.append, callback_every=3)  # fmt: skip
+    plain = fastdescent.fit_linear(X, y, lr=0.01, batch_size=16, max_iter=9, random_state=0, backend=backend)
+    assert_same_bits(with_callback.coef, plain.coef)
+    assert [info.epoch for info in infos] == [3, 6, 9]
+    assert [info.loss for info in infos] == list(plain.loss_history[[2, 5, 8]])
+    assert infos[-1].grad_norm == plain.grad_norm_history[-1] and infos[-1].lr == 0.01
+    assert infos[0].coef.shape == (5,) and infos[0].validation_score is None
+
+
+def test_a_callback_returning_true_stops(backend, data):
+    X, y = data
+    fit = fastdescent.fit_linear(X, y, lr=0.01, max_iter=100, backend=backend, callback=lambda info: info.epoch >= 4)
+    assert fit.n_iter == 4 and fit.stop_reason == "callback" and not fit.converged
+
+
+def test_gradient_norm_tolerance(backend, data):
+    X, y = data
+    fit = fastdescent.fit_linear(X, y, lr=0.3, max_iter=10_000, gtol=1e-6, backend=backend)
+    assert fit.converged and fit.stop_reason == "gtol" and fit.grad_norm_history[-1] < 1e-6
+    assert (fit.grad_norm_history[:-1] >= 1e-6).all()
+    _, grad_w, grad_b = fastdescent.mse_loss_grad(X, y, fit.coef, fit.intercept, backend="numpy")
+    assert np.linalg.norm(np.append(grad_w, grad_b)) < 1e-5
+
+
+def test_n_iter_no_change_follows_scikit_learn(backend, data):
+    X, y = data
+    histories = {k: fastdescent.fit_linear(X, y, lr=0.1, max_iter=10_000, tol=1e-3, n_iter_no_change=k,
+                                           backend=backend) for k in (1, 5)}  # fmt: skip
+    assert histories[5].n_iter >= histories[1].n_iter + 4
+    loss = histories[1].loss_history
+    assert loss[-1] > loss[:-1].min() - 1e-3 and all(np.diff(loss[:-1]) < -1e-3)
+
+
+def test_early_stopping_on_a_validation_fraction(backend, data):
+    X, y = data
+    fit = fastdescent.fit_linear(X, y, lr=0.01, batch_size=8, max_iter=500, tol=1e-4, early_stopping=True,
+                                 validation_fraction=0.25, random_state=0, backend=backend)  # fmt: skip
+    assert fit.stop_reason == "early_stopping" and fit.converged and fit.n_iter < 500
+    assert fit.validation_scores.shape == (fit.n_iter,) and fit.validation_scores[-1] > 0.9
+
+
+def test_progress_bar_and_verbose_lines(capsys, data):
+    pytest.importorskip("tqdm")
+    X, y = data
+    fit = fastdescent.fit_linear(X, y, lr=0.01, max_iter=20, progress=True, verbose=1)
+    captured = capsys.readouterr()
+    assert "-- Epoch 20" in captured.out and "Avg. loss:" in captured.out and "Total training time" in captured.out
+    assert "20/20" in captured.err
+    assert fit.n_iter == 20
+
+
+def test_progress_without_tqdm_is_a_clear_error(monkeypatch, data):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ImportError, match=r"fastdescent\[progress\]"):
+        fastdescent.fit_linear(*data, max_iter=2, progress=True)
+
+
+def test_convergence_plot(tmp_path, data):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = data
+    fits = {name: fastdescent.fit_linear(X, y, lr=0.01, max_iter=30, **options)
+            for name, options in {"GD": {}, "SGD": {"batch_size": 8}}.items()}  # fmt: skip
+    ax = fastdescent.plot.convergence(fits, title="methods")
+    assert [line.get_label() for line in ax.get_lines()] == ["GD", "SGD"]
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), fits["GD"].loss_history)
+    path = tmp_path / "convergence.png"
+    ax.figure.savefig(path)
+    assert path.stat().st_size > 1000
+
+
+def test_demo_writes_its_table_and_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    from fastdescent.__main__ import main
+
+    path = tmp_path / "demo.png"
+    assert main(["demo", "--n", "300", "--backend", "numpy", "--plot", str(path)]) == 0
+    assert path.stat().st_size > 1000
