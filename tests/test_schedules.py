@@ -66,3 +66,15 @@ def test_every_entry_point_takes_a_schedule():
     assert result.nit == 3
     X, y, _ = make_data(3, 40, 2, np.float64, low_exp=-1, high_exp=0)
     assert fastdescent.fit_linear(X, y, lr=schedule, max_iter=3).n_iter == 3
+
+
+def test_sgd_regressor_takes_a_schedule():
+    pytest.importorskip("sklearn")
+    X, y, _ = make_data(4, 60, 3, np.float64, low_exp=-1, high_exp=0)
+    by_name = fastdescent.SGDRegressor(learning_rate="constant", eta0=0.02, max_iter=5, tol=None, random_state=0)
+    by_schedule = fastdescent.SGDRegressor(learning_rate=schedules.constant(0.02), max_iter=5, tol=None, random_state=0)
+    assert_same_bits(by_schedule.fit(X, y).coef_, by_name.fit(X, y).coef_)
+    inverse = fastdescent.SGDRegressor(learning_rate=schedules.inverse_scaling(0.01, 0.25), max_iter=5, tol=None,
+                                       random_state=0)  # fmt: skip
+    default = fastdescent.SGDRegressor(max_iter=5, tol=None, random_state=0)  # invscaling: eta0 / t**power_t
+    np.testing.assert_allclose(inverse.fit(X, y).coef_, default.fit(X, y).coef_, rtol=1e-12)

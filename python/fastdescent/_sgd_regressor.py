@@ -27,6 +27,7 @@ from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
 from ._fit import _generator
 from ._reference import STATUS_DIVERGED
 from ._validation import integer, real_scalar
+from .schedules import Schedule
 
 LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
 # scikit-learn clips the loss derivative (the residual) to +-1e12 and stops only when the weights
@@ -51,6 +52,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "sag" steps along the stochastic average gradient (rows drawn with replacement).
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend gives the same bits.
+    learning_rate : str or Schedule
+        scikit-learn's names, or a :mod:`fastdescent.schedules` object evaluated at the number of
+        samples seen before each step (scikit-learn's ``t - 1``); the rate is scikit-learn's eta.
     n_threads : int or None
         Threads for the native kernels (None: all this process may use).  The kernels of this
         release run on one thread; the parameter is validated and kept for the multi-threaded ones.
@@ -183,14 +187,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 f"penalty={self.penalty!r} is not supported by fastdescent.SGDRegressor; it supports "
                 "penalty='l2' or None"
             )
-        if self.learning_rate not in LEARNING_RATES:
-            raise ValueError(f"learning_rate must be one of {LEARNING_RATES}; got {self.learning_rate!r}")
+        if not isinstance(self.learning_rate, Schedule) and self.learning_rate not in LEARNING_RATES:
+            raise ValueError(
+                f"learning_rate must be one of {LEARNING_RATES} or a fastdescent.schedules object; "
+                f"got {self.learning_rate!r}"
+            )
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
         real_scalar(self.alpha, "alpha", low=0.0)
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        if isinstance(self.learning_rate, str) and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
-        if self.learning_rate != "optimal":
+        if self.learning_rate in ("constant", "invscaling", "adaptive"):
             real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
         real_scalar(self.power_t, "power_t", low=0.0)
         real_scalar(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
@@ -267,7 +274,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             # scikit-learn's objective is half ours; its validation score is R^2 either way.
             tol=tol if validation_rows is not None else 2 * tol,
             n_iter_no_change=int(self.n_iter_no_change),
-            adaptive=self.learning_rate == "adaptive",
+            adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
             shuffle=bool(self.shuffle),
             residual_clip=MAX_DLOSS,
         )
@@ -292,14 +299,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _rates(self, dtype, epoch_rows: int) -> Rates:
         """scikit-learn's rate eta(t), t = 1 + samples seen, for each step, halved onto our objective."""
-        if self.learning_rate in ("constant", "adaptive"):
+        if isinstance(self.learning_rate, str) and self.learning_rate in ("constant", "adaptive"):
             return Rates(dtype, constant=float(self.eta0) / 2)
         batch = self._batch
         steps_per_epoch = -(-epoch_rows // batch)
         first_t = self.t_
         first_step_of_call = int(self._state.counters[0])
         alpha, eta0, power_t = float(self.alpha), float(self.eta0), float(self.power_t)
-        if self.learning_rate == "optimal":
+        if isinstance(self.learning_rate, str) and self.learning_rate == "optimal":
             typw = math.sqrt(1.0 / math.sqrt(alpha))
             optimal_init = 1.0 / (typw * alpha)  # squared loss: initial eta0 = typw / max(1, |dloss|) = typw
 
@@ -307,7 +314,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             step = np.arange(first - first_step_of_call, first - first_step_of_call + count)
             epoch, position = np.divmod(step, steps_per_epoch)
             t = first_t + epoch * epoch_rows + position * batch
-            if self.learning_rate == "optimal":
+            if isinstance(self.learning_rate, Schedule):
+                eta = self.learning_rate.at(t - 1)
+            elif self.learning_rate == "optimal":
                 eta = 1.0 / (alpha * (optimal_init + t - 1))
             else:
                 eta = eta0 / np.power(t, power_t)

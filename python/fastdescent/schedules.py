@@ -40,6 +40,13 @@ class Schedule:
     def __call__(self, step: int) -> float:
         return float(self.rates(1, start=step)[0])
 
+    def at(self, steps) -> np.ndarray:
+        """The rates at arbitrary (non-negative) step counts, as float64."""
+        steps = np.asarray(steps, dtype=np.float64)
+        if (steps < 0).any():
+            raise ValueError("steps must be >= 0")
+        return np.asarray(self._values(steps), dtype=np.float64)
+
     def _values(self, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
