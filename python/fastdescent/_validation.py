@@ -42,6 +42,14 @@ def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
+    """A ValueError naming the array and its first NaN or infinity, if it has one.
+
+    The sum of an array is finite only if every value is, so one pass that allocates nothing
+    settles the common case; only a non-finite sum (a bad value, or an overflow) looks closer.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return
     finite = np.isfinite(array)
     if not finite.all():
         bad = np.unravel_index(int(np.argmin(finite)), array.shape) if array.ndim else ()
