@@ -7,12 +7,15 @@
 //    never by the SIMD width or the thread count.
 #pragma once
 
+#include "arch.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace fastdescent {
+inline namespace FASTDESCENT_ARCH {
 
 constexpr std::size_t kLaneBytes = 64;
 constexpr std::size_t kBlockRows = 256;
@@ -86,4 +89,5 @@ private:
     std::vector<std::uint64_t> blocks_;
 };
 
+}  // namespace FASTDESCENT_ARCH
 }  // namespace fastdescent

@@ -4,6 +4,8 @@
 // python/fastdescent/_reference.py, step for step.
 #pragma once
 
+#include "arch.hpp"
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -11,60 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "fit_types.hpp"
 #include "least_squares.hpp"
 
 namespace fastdescent {
-
-enum Status : int { kRanAll = 0, kConverged = 1, kDiverged = 2, kInterrupted = 3, kGradientSmall = 4 };
-
-// Between batches, a long fit asks whether to stop (Ctrl-C) after about this many multiply-adds:
-// a fraction of a millisecond, so the caller hears a signal quickly and the check costs nothing.
-constexpr std::size_t kWorkBetweenPolls = std::size_t(1) << 20;
-
-template <class T>
-struct FitArrays {
-    const T* X;
-    const T* y;
-    const T* weights;  // null: unweighted
-    std::size_t n, d;
-    T* theta;       // d coefficients, then the intercept
-    T* velocity;    // d + 1
-    T* average;     // d + 1
-    T* sag_memory;  // n weighted residuals (SAG only)
-    bool* sag_seen;  // n (SAG only)
-    T* sag_sum;      // d + 1 (SAG only)
-    std::int64_t* counters;  // steps taken, samples seen by SAG, epochs without improvement, rate divisions
-    double* loss_state;      // best criterion, first epoch loss (NaN until known)
-    const std::int64_t* orders;  // n_orders x epoch_rows row orders; none: rows 0..n-1
-    std::size_t n_orders, epoch_rows;
-    const std::int64_t* validation_rows;
-    std::size_t n_validation;
-    const T* lr;  // from the first step of this call
-    std::size_t lr_stride;  // 0: one constant rate, 1: a rate per step
-    double* losses;      // one per epoch of this call
-    double* grad_norms;  // one per epoch of this call
-    double* scores;      // validation score per epoch (with validation rows)
-};
-
-template <class T>
-struct FitOptions {
-    std::size_t n_epochs;
-    std::size_t batch_size;
-    T momentum;
-    bool nesterov;
-    T l2;
-    bool fit_intercept;
-    std::int64_t average_start;  // -1: no averaging
-    bool sag;
-    double tol;  // NaN: no tol rule
-    std::int64_t n_iter_no_change;
-    T clip_norm;  // 0: no clipping
-    bool adaptive;
-    double gtol;
-    double growth_limit;
-    double validation_scale;
-    T residual_clip;  // 0: none; else scikit-learn's clip, and only non-finite weights stop the fit
-};
+inline namespace FASTDESCENT_ARCH {
 
 namespace detail {
 
@@ -243,4 +196,5 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
     return {o.n_epochs, kRanAll};
 }
 
+}  // namespace FASTDESCENT_ARCH
 }  // namespace fastdescent

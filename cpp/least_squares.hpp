@@ -1,12 +1,15 @@
 // The least-squares objective on a batch of rows: residuals, canonical sums, loss and gradient.
 #pragma once
 
+#include "arch.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 #include "canonical_sum.hpp"
 
 namespace fastdescent {
+inline namespace FASTDESCENT_ARCH {
 
 // A batch is rows(0), ..., rows(m - 1): a contiguous range, or positions of a shuffled order.
 struct ContiguousRows {
@@ -66,4 +69,5 @@ T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, T l2, T* 
     return loss;
 }
 
+}  // namespace FASTDESCENT_ARCH
 }  // namespace fastdescent

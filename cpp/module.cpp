@@ -10,8 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "fit.hpp"
-#include "steps.hpp"
+#include "dispatch.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -51,14 +50,12 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, c
     require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
             "sample_weight must be empty or hold n values");
     py::array_t<T> grad_w(d);
+    const Kernels<T>& kernels = current_simd().kernels<T>();
     T loss, grad_b;
     {
         py::gil_scoped_release release;
-        PairTree<T> tree(d + 2);
-        std::vector<T> sums(d + 2), grad(d + 1);
-        batch_sums(X.data(), y.data(), optional_data(sample_weight), d, ContiguousRows{0}, n, w.data(), b, T(0),
-                   tree, sums.data(), static_cast<T*>(nullptr));
-        loss = loss_and_gradient(sums.data(), w.data(), d, static_cast<T>(n), l2, grad.data());
+        std::vector<T> grad(d + 1);
+        loss = kernels.loss_grad(X.data(), y.data(), optional_data(sample_weight), n, d, w.data(), b, l2, grad.data());
         std::copy(grad.begin(), grad.begin() + d, grad_w.mutable_data());
         grad_b = grad[d];
     }
@@ -120,10 +117,11 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
         py::gil_scoped_acquire hold;
         return PyErr_CheckSignals() != 0;
     };
+    const Kernels<T>& kernels = current_simd().kernels<T>();
     std::pair<std::size_t, Status> outcome;
     {
         py::gil_scoped_release release;
-        outcome = run_epochs(arrays, options, interrupted);
+        outcome = kernels.run_epochs(arrays, options, interrupted);
     }
     if (outcome.second == kInterrupted) throw py::error_already_set();
     return py::make_tuple(outcome.first, static_cast<int>(outcome.second));
@@ -157,8 +155,9 @@ void sgd_step_py(In<T>& param, const In<T>& grad, In<T>& buffer, const py::objec
     T* p = param.mutable_data();
     T* b = buffer.mutable_data();
     const T* g = grad.data();
+    const auto step = current_simd().kernels<T>().sgd_step;
     py::gil_scoped_release release;
-    sgd_step(p, g, b, size, rate, mu, tau, decay, nesterov, first_step);
+    step(p, g, b, size, rate, mu, tau, decay, nesterov, first_step);
 }
 
 template <class T>
@@ -170,8 +169,9 @@ void asgd_step_py(In<T>& param, const In<T>& grad, In<T>& average, const py::obj
     T* p = param.mutable_data();
     T* a = average.mutable_data();
     const T* g = grad.data();
+    const auto step = current_simd().kernels<T>().asgd_step;
     py::gil_scoped_release release;
-    asgd_step(p, g, a, size, rate, shrink, weight, wd);
+    step(p, g, a, size, rate, shrink, weight, wd);
 }
 
 template <class T>
@@ -183,8 +183,9 @@ void sag_step_py(In<T>& param, const In<T>& grad, In<T>& memory, In<T>& total, c
     T* m = memory.mutable_data();
     T* t = total.mutable_data();
     const T* g = grad.data();
+    const auto step = current_simd().kernels<T>().sag_step;
     py::gil_scoped_release release;
-    sag_step(p, g, m, t, size, rate, count, wd);
+    step(p, g, m, t, size, rate, count, wd);
 }
 
 template <class T>
@@ -224,8 +225,15 @@ py::dict build_info() {
 #else
     info["compiler"] = "unknown";
 #endif
-    // One portable build: the compiler's baseline for the target (SSE2 on x86-64, NEON on aarch64).
-    info["simd"] = "baseline";
+    // The path a call takes now, and every build compiled in with whether this CPU runs it.
+    try {
+        info["simd"] = current_simd().name;
+    } catch (const std::invalid_argument& error) {
+        info["simd"] = std::string("none: ") + error.what();
+    }
+    py::list builds;
+    for (const SimdOption& option : simd_builds()) builds.append(py::make_tuple(option.build->name, option.supported));
+    info["simd_builds"] = builds;
     info["threads"] = 1;
     return info;
 }

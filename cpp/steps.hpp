@@ -4,9 +4,12 @@
 // numpy reference (_reference.py: sgd_step, asgd_step, sag_step) writes down.
 #pragma once
 
+#include "arch.hpp"
+
 #include <cstddef>
 
 namespace fastdescent {
+inline namespace FASTDESCENT_ARCH {
 
 // torch.optim.SGD: g += wd p; b = g on the first step, else mu b + (1 - dampening) g;
 // g = nesterov ? g + mu b : b; p -= lr g.
@@ -58,4 +61,5 @@ void sag_step(T* param, const T* grad, T* memory, T* total, std::size_t size, T 
     }
 }
 
+}  // namespace FASTDESCENT_ARCH
 }  // namespace fastdescent

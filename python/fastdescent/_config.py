@@ -36,6 +36,7 @@ def config() -> dict:
         build = core.build_info()
         info["cpp compiler"] = build["compiler"]
         info["simd path"] = build["simd"]
+        info["simd builds"] = ", ".join(f"{name}{'' if ok else ' (not on this CPU)'}" for name, ok in build["simd_builds"])
         info["threads"] = build["threads"]
     return info
 

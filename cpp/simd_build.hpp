@@ -1,0 +1,35 @@
+// Included by each arch_*.cpp after it has defined FASTDESCENT_ARCH and FASTDESCENT_ARCH_NAME:
+// instantiates the kernels for float and double and exports them as fastdescent::simd_<arch>.
+#pragma once
+
+#include "dispatch.hpp"
+#include "fit.hpp"
+#include "steps.hpp"
+
+#define FASTDESCENT_CONCAT_(a, b) a##b
+#define FASTDESCENT_CONCAT(a, b) FASTDESCENT_CONCAT_(a, b)
+
+namespace fastdescent {
+inline namespace FASTDESCENT_ARCH {
+
+template <class T>
+T loss_grad_all_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b, T l2,
+                     T* grad) {
+    PairTree<T> tree(d + 2);
+    std::vector<T> sums(d + 2);
+    batch_sums(X, y, weights, d, ContiguousRows{0}, n, w, b, T(0), tree, sums.data(), static_cast<T*>(nullptr));
+    return loss_and_gradient(sums.data(), w, d, static_cast<T>(n), l2, grad);
+}
+
+template <class T>
+constexpr Kernels<T> kernels() {
+    return {&run_epochs<T>, &loss_grad_all_rows<T>, &sgd_step<T>, &asgd_step<T>, &sag_step<T>};
+}
+
+}  // namespace FASTDESCENT_ARCH
+
+extern const SimdBuild FASTDESCENT_CONCAT(simd_, FASTDESCENT_ARCH);
+const SimdBuild FASTDESCENT_CONCAT(simd_, FASTDESCENT_ARCH) = {FASTDESCENT_ARCH_NAME, kernels<float>(),
+                                                               kernels<double>()};
+
+}  // namespace fastdescent

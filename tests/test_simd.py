@@ -1,0 +1,45 @@
+"""Every SIMD build of the C++ kernels on this CPU returns the reference's bits."""
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, make_data
+
+import fastdescent
+
+core = pytest.importorskip("fastdescent._core") if "cpp" in fastdescent.available_backends() else None
+pytestmark = pytest.mark.skipif(core is None, reason="the C++ extension is not built")
+PATHS = [name for name, supported in core.build_info()["simd_builds"] if supported] if core else []
+
+CASES = [
+    ({}, np.float64, 700, 9),
+    ({"batch_size": 1, "momentum": 0.9, "l2": 0.01}, np.float32, 300, 17),
+    ({"batch_size": 40, "method": "sag", "average": 5}, np.float64, 520, 33),
+    ({"batch_size": 300, "nesterov": True, "momentum": 0.5, "clip_norm": 1.0}, np.float32, 800, 130),
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("options", "dtype", "n", "d"), CASES)
+def test_every_simd_path_gives_the_reference_bits(monkeypatch, path, options, dtype, n, d):
+    X, y, w = make_data(n + d, n, d, dtype, low_exp=-1.5, high_exp=-0.5)
+    expected = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=0, backend="numpy", **options)
+    expected_loss = fastdescent.mse_loss_grad(X, y, w, 0.5, l2=0.1, backend="numpy")
+    monkeypatch.setenv("FASTDESCENT_SIMD", path)
+    assert core.build_info()["simd"] == path
+    fit = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=0, backend="cpp", **options)
+    assert_same_bits(fit.coef, expected.coef)
+    assert_same_bits(fit.loss_history, expected.loss_history)
+    for a, e in zip(fastdescent.mse_loss_grad(X, y, w, 0.5, l2=0.1, backend="cpp"), expected_loss):
+        assert_same_bits(a, e)
+
+
+def test_an_unknown_or_unsupported_path_is_a_clear_error(monkeypatch):
+    unsupported = [name for name, supported in core.build_info()["simd_builds"] if not supported]
+    monkeypatch.setenv("FASTDESCENT_SIMD", "sse9")
+    with pytest.raises(ValueError, match="FASTDESCENT_SIMD=sse9 is not one of: auto, baseline"):
+        fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend="cpp")
+    assert core.build_info()["simd"].startswith("none: FASTDESCENT_SIMD=sse9")
+    if unsupported:
+        monkeypatch.setenv("FASTDESCENT_SIMD", unsupported[0])
+        with pytest.raises(ValueError, match="cannot run"):
+            fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend="cpp")
