@@ -62,8 +62,13 @@ public:
         return &stack_[depth_ * width_];
     }
 
-    void push() {
-        blocks_[depth_++] = 1;
+    void push() { push_subtree(1); }
+
+    // Commit a partial that is already the sum of `blocks` blocks by the pair tree, where `blocks`
+    // is a power of two and the blocks pushed so far are a multiple of it (an aligned subtree):
+    // the counter then builds exactly the tree it would have built block by block.
+    void push_subtree(std::uint64_t blocks) {
+        blocks_[depth_++] = blocks;
         while (depth_ >= 2 && blocks_[depth_ - 1] == blocks_[depth_ - 2]) {
             merge_top();
         }

@@ -154,7 +154,7 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             T loss;
             auto gradient = [&](auto rows) {
                 batch_sums(a.X, a.y, a.weights, d, rows, m, a.theta, a.theta[d], o.residual_clip, tree, sums.data(),
-                           q_out);
+                           q_out, o.n_threads);
                 loss = loss_and_gradient(sums.data(), a.theta, d, count, o.l2, grad.data());
                 if (!std::isfinite(loss) && o.residual_clip == T(0)) return false;
                 if (o.sag) detail::sag_direction(a, o, rows, m, q_out, grad.data());
@@ -184,7 +184,7 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
         double criterion = a.losses[epoch];
         if (a.n_validation) {
             batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows}, a.n_validation, a.theta, a.theta[d],
-                       T(0), tree, sums.data(), static_cast<T*>(nullptr));
+                       T(0), tree, sums.data(), static_cast<T*>(nullptr), o.n_threads);
             const T validation_loss = sums[d + 1] / static_cast<T>(a.n_validation);
             a.scores[epoch] = 1.0 - static_cast<double>(validation_loss) * o.validation_scale;
             criterion = -a.scores[epoch];

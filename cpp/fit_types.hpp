@@ -55,6 +55,7 @@ struct FitOptions {
     double growth_limit;
     double validation_scale;
     T residual_clip;  // 0: none; else scikit-learn's clip, and only non-finite weights stop the fit
+    std::size_t n_threads;  // for the sums over rows; the bits do not depend on it
 };
 
 }  // namespace fastdescent

@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "canonical_sum.hpp"
+#include "parallel.hpp"
 
 namespace fastdescent {
 inline namespace FASTDESCENT_ARCH {
@@ -22,35 +25,77 @@ struct OrderedRows {
     std::size_t operator()(std::size_t p) const { return static_cast<std::size_t>(order[p]); }
 };
 
+// Adds rows start..stop-1 of the batch to acc one after another (see batch_sums).
+template <class T, class Rows>
+void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
+              std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
+    for (std::size_t p = start; p < stop; ++p) {
+        const std::size_t i = rows(p);
+        const T* x = X + i * d;
+        const T r = (lane_dot(x, w, d) + b) - y[i];
+        const T loss_q = weights != nullptr ? weights[i] * r : r;
+        T q = loss_q;
+        if (clip > T(0)) {
+            const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
+            q = weights != nullptr ? weights[i] * clipped : clipped;
+        }
+        for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + q * x[j];
+        acc[d] = acc[d] + q;
+        acc[d + 1] = acc[d + 1] + loss_q * r;
+        if (q_out != nullptr) q_out[p] = q;
+    }
+}
+
+// Below this many multiply-adds a batch is summed on one thread: waking others costs more.
+constexpr std::size_t kParallelWork = std::size_t(1) << 16;
+
 // sums (d + 2 values) = (sum q_i x_i, sum q_i, sum s_i r_i r_i) over the batch, with the residual
 // r_i = (x_i.w + b) - y_i and q_i = s_i r_i (q_i = r_i without weights: the same bits as 1 * r_i);
 // with clip > 0 the gradient's q_i uses r_i clipped to [-clip, clip] (scikit-learn's bound on the
 // loss derivative).  Rows add one after another inside blocks of 256 batch positions; blocks
 // combine by the pair tree.  q_out (if not null) receives q for each batch position.
+//
+// With threads > 1 the blocks are cut into power-of-two aligned runs, each summed into a whole
+// subtree by one thread; the subtrees join in order.  The tree is the same for any thread count.
 template <class T, class Rows>
 void batch_sums(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t m,
-                const T* w, T b, T clip, PairTree<T>& tree, T* sums, T* q_out) {
-    tree.clear();
-    for (std::size_t start = 0; start < m; start += kBlockRows) {
-        const std::size_t stop = std::min(m, start + kBlockRows);
-        T* acc = tree.next_slot();
-        std::fill(acc, acc + d + 2, T(-0.0));
-        for (std::size_t p = start; p < stop; ++p) {
-            const std::size_t i = rows(p);
-            const T* x = X + i * d;
-            const T r = (lane_dot(x, w, d) + b) - y[i];
-            const T loss_q = weights != nullptr ? weights[i] * r : r;
-            T q = loss_q;
-            if (clip > T(0)) {
-                const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
-                q = weights != nullptr ? weights[i] * clipped : clipped;
-            }
-            for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + q * x[j];
-            acc[d] = acc[d] + q;
-            acc[d + 1] = acc[d + 1] + loss_q * r;
-            if (q_out != nullptr) q_out[p] = q;
+                const T* w, T b, T clip, PairTree<T>& tree, T* sums, T* q_out, std::size_t threads = 1) {
+    const std::size_t width = d + 2;
+    const std::size_t n_blocks = (m + kBlockRows - 1) / kBlockRows;
+    auto sum_blocks = [&](PairTree<T>& into, std::size_t first_block, std::size_t count) {
+        for (std::size_t block = first_block; block < first_block + count; ++block) {
+            T* acc = into.next_slot();
+            std::fill(acc, acc + width, T(-0.0));
+            add_rows(X, y, weights, d, rows, block * kBlockRows, std::min(m, (block + 1) * kBlockRows), w, b, clip,
+                     acc, q_out);
+            into.push();
         }
-        tree.push();
+    };
+    tree.clear();
+    if (threads <= 1 || n_blocks < 2 * threads || m * d < kParallelWork) {
+        sum_blocks(tree, 0, n_blocks);
+        tree.finish(sums);
+        return;
+    }
+    std::size_t run = 1;  // blocks per task: a power of two, about four tasks per thread
+    while (n_blocks / (2 * run) >= 4 * threads) run *= 2;
+    std::vector<std::pair<std::size_t, std::size_t>> tasks;  // (first block, blocks)
+    std::size_t first = 0;
+    for (; first + run <= n_blocks; first += run) tasks.emplace_back(first, run);
+    for (std::size_t part = run / 2; part >= 1 && first < n_blocks; part /= 2)
+        if (first + part <= n_blocks) {
+            tasks.emplace_back(first, part);
+            first += part;
+        }
+    std::vector<T> partials(tasks.size() * width);
+    parallel_for(tasks.size(), threads, [&](std::size_t task) {
+        PairTree<T> local(width);
+        sum_blocks(local, tasks[task].first, tasks[task].second);
+        local.finish(partials.data() + task * width);
+    });
+    for (std::size_t task = 0; task < tasks.size(); ++task) {
+        std::copy(partials.begin() + task * width, partials.begin() + (task + 1) * width, tree.next_slot());
+        tree.push_subtree(tasks[task].second);
     }
     tree.finish(sums);
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "dispatch.hpp"
+#include "parallel.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -42,7 +43,8 @@ const T* optional_data(const In<T>& array) {
 }
 
 template <class T>
-py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, const In<T>& sample_weight) {
+py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, const In<T>& sample_weight,
+                    std::size_t n_threads) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
@@ -55,7 +57,8 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, c
     {
         py::gil_scoped_release release;
         std::vector<T> grad(d + 1);
-        loss = kernels.loss_grad(X.data(), y.data(), optional_data(sample_weight), n, d, w.data(), b, l2, grad.data());
+        loss = kernels.loss_grad(X.data(), y.data(), optional_data(sample_weight), n, d, w.data(), b, l2, grad.data(),
+                                 n_threads);
         std::copy(grad.begin(), grad.begin() + d, grad_w.mutable_data());
         grad_b = grad[d];
     }
@@ -70,7 +73,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
                         std::int64_t n_iter_no_change, T clip_norm, bool adaptive, double gtol, double growth_limit,
-                        double validation_scale, T residual_clip) {
+                        double validation_scale, T residual_clip, std::size_t n_threads) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
@@ -111,7 +114,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         scores.mutable_data()};
     FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol,
                           n_iter_no_change, clip_norm, adaptive, gtol, growth_limit, validation_scale,
-                          residual_clip};
+                          residual_clip, n_threads};
     // Ctrl-C sets a flag that only Python code reads: take the GIL back briefly to look at it.
     auto interrupted = [] {
         py::gil_scoped_acquire hold;
@@ -191,7 +194,7 @@ void sag_step_py(In<T>& param, const In<T>& grad, In<T>& memory, In<T>& total, c
 template <class T>
 void bind(py::module_& m) {
     m.def("loss_grad", &loss_grad<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a, "l2"_a,
-          "sample_weight"_a.noconvert());
+          "sample_weight"_a.noconvert(), "n_threads"_a = 1);
     m.def("run_epochs", &run_epochs_py<T>, "X"_a.noconvert(), "y"_a.noconvert(), "sample_weight"_a.noconvert(),
           "theta"_a.noconvert(), "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
           "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(), "loss_state"_a.noconvert(),
@@ -199,7 +202,7 @@ void bind(py::module_& m) {
           "losses"_a.noconvert(), "grad_norms"_a.noconvert(), "scores"_a.noconvert(), py::kw_only(),
           "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a, "l2"_a, "fit_intercept"_a, "average_start"_a,
           "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a, "adaptive"_a, "gtol"_a, "growth_limit"_a,
-          "validation_scale"_a, "residual_clip"_a);
+          "validation_scale"_a, "residual_clip"_a, "n_threads"_a = 1);
     m.def("sgd_step", &sgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "buffer"_a.noconvert(),
           py::kw_only(), "lr"_a, "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "first_step"_a);
     m.def("asgd_step", &asgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "average"_a.noconvert(),
@@ -234,7 +237,7 @@ py::dict build_info() {
     py::list builds;
     for (const SimdOption& option : simd_builds()) builds.append(py::make_tuple(option.build->name, option.supported));
     info["simd_builds"] = builds;
-    info["threads"] = 1;
+    info["cores"] = usable_cores();
     return info;
 }
 

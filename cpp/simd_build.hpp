@@ -14,10 +14,11 @@ inline namespace FASTDESCENT_ARCH {
 
 template <class T>
 T loss_grad_all_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b, T l2,
-                     T* grad) {
+                     T* grad, std::size_t threads) {
     PairTree<T> tree(d + 2);
     std::vector<T> sums(d + 2);
-    batch_sums(X, y, weights, d, ContiguousRows{0}, n, w, b, T(0), tree, sums.data(), static_cast<T*>(nullptr));
+    batch_sums(X, y, weights, d, ContiguousRows{0}, n, w, b, T(0), tree, sums.data(), static_cast<T*>(nullptr),
+               threads);
     return loss_and_gradient(sums.data(), w, d, static_cast<T>(n), l2, grad);
 }
 

@@ -43,3 +43,17 @@ def test_an_unknown_or_unsupported_path_is_a_clear_error(monkeypatch):
         monkeypatch.setenv("FASTDESCENT_SIMD", unsupported[0])
         with pytest.raises(ValueError, match="cannot run"):
             fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend="cpp")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [5000, 9 * 256 + 17])
+def test_thread_count_changes_no_bit(dtype, n):
+    X, y, w = make_data(n, n, 29, dtype, low_exp=-1.5, high_exp=-0.5)
+    expected = fastdescent.fit_linear(X, y, lr=0.05, max_iter=4, momentum=0.5, backend="numpy")
+    expected_loss = fastdescent.mse_loss_grad(X, y, w, 0.25, backend="numpy")
+    for threads in (1, 2, 3, 4, 8):
+        fit = fastdescent.fit_linear(X, y, lr=0.05, max_iter=4, momentum=0.5, backend="cpp", n_threads=threads)
+        assert_same_bits(fit.coef, expected.coef)
+        assert_same_bits(fit.loss_history, expected.loss_history)
+        for a, e in zip(fastdescent.mse_loss_grad(X, y, w, 0.25, backend="cpp", n_threads=threads), expected_loss):
+            assert_same_bits(a, e)

@@ -37,7 +37,7 @@ def config() -> dict:
         info["cpp compiler"] = build["compiler"]
         info["simd path"] = build["simd"]
         info["simd builds"] = ", ".join(f"{name}{'' if ok else ' (not on this CPU)'}" for name, ok in build["simd_builds"])
-        info["threads"] = build["threads"]
+        info["threads"] = build["cores"]
     return info
 
 

@@ -105,6 +105,7 @@ class Plan:
     growth_limit: float = math.inf
     shuffle: bool = True
     residual_clip: float = 0.0  # scikit-learn's 1e12 bound on the loss derivative; 0: none
+    n_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def run(
                 l2=T(plan.l2), fit_intercept=plan.fit_intercept, average_start=plan.average_start, sag=plan.sag,
                 tol=plan.tol, n_iter_no_change=plan.n_iter_no_change, clip_norm=T(plan.clip_norm),
                 adaptive=plan.adaptive, gtol=plan.gtol, growth_limit=plan.growth_limit,
-                validation_scale=validation_scale, residual_clip=T(plan.residual_clip),
+                validation_scale=validation_scale, residual_clip=T(plan.residual_clip), n_threads=plan.n_threads,
             )  # fmt: skip
             done += int(ran)
             if bar is not None:

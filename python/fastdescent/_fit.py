@@ -11,7 +11,7 @@ import numpy as np
 from . import _backends
 from ._engine import DivergenceError, EpochInfo, Plan, Rates, State, run, split_validation
 from ._reference import LOSS_GROWTH_LIMIT, STATUS_DIVERGED
-from ._validation import as_data, as_float_array, integer, real_scalar
+from ._validation import as_data, as_float_array, integer, real_scalar, thread_count
 from .schedules import Schedule
 
 METHODS = ("sgd", "sag")
@@ -72,6 +72,7 @@ def fit_linear(
     callback_every: int = 1,
     progress: bool = False,
     verbose: int = 0,
+    n_threads: int | None = None,
     backend: str = "auto",
 ) -> FitResult:
     """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
@@ -124,6 +125,9 @@ def fit_linear(
         True stops the fit.  The native loop runs in chunks of that many epochs in between.
     progress, verbose : bool, int
         A tqdm progress bar (``pip install fastdescent[progress]``); scikit-learn-style lines per epoch.
+    n_threads : int or None
+        Threads for the sums over rows on the C++ backend (None: every core this process may use).
+        The result is the same bit for bit for any thread count.
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend returns the same bits; see :func:`fastdescent.available_backends`.
 
@@ -172,6 +176,7 @@ def fit_linear(
         gtol=0.0 if gtol is None else real_scalar(gtol, "gtol", low=0.0),
         growth_limit=LOSS_GROWTH_LIMIT,
         shuffle=batch_size is not None and bool(shuffle),
+        n_threads=thread_count(n_threads),
     )
     rates = learning_rates(lr, dtype, max_iter * -(-epoch_rows // batch))
 

@@ -6,10 +6,11 @@ import numpy as np
 
 from . import _backends
 from ._fit import as_sample_weight
-from ._validation import as_data, as_float_array, real_scalar
+from ._validation import as_data, as_float_array, real_scalar, thread_count
 
 
-def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, backend: str = "auto"):
+def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_threads: int | None = None,
+                  backend: str = "auto"):
     """Mean squared error of a linear model, and its gradient.
 
     With residuals ``r = X @ w + b - y`` (n of them)::
@@ -36,5 +37,5 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, backen
     b = real_scalar(b, "b")
     l2 = real_scalar(l2, "l2", low=0.0)
     weights = as_sample_weight(sample_weight, X.shape[0], X.dtype)
-    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2), weights)
+    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2), weights, thread_count(n_threads))
     return T(loss), np.asarray(grad_w, dtype=X.dtype), T(grad_b)

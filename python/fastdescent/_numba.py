@@ -139,7 +139,7 @@ def _loss_grad_kernel(X, y, w, b, l2, sample_weight, stack, blocks, lanes):
     return loss, grad
 
 
-def loss_grad(X, y, w, b, l2, sample_weight):
+def loss_grad(X, y, w, b, l2, sample_weight, n_threads=1):  # Numba's kernels run on one thread
     T = X.dtype.type
     loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), sample_weight, *_workspace(X))
     return T(loss), grad[:-1].copy(), grad[-1]
@@ -294,7 +294,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
 def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
                orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, *, n_epochs, batch_size, momentum,
                nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-               growth_limit, validation_scale, residual_clip):  # fmt: skip
+               growth_limit, validation_scale, residual_clip, n_threads=1):  # fmt: skip
     """Run up to ``n_epochs`` epochs natively; see ``_reference.run_epochs`` for the contract.
 
     Ctrl-C only reaches the main thread between Python bytecodes, never inside compiled code, so

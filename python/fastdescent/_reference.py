@@ -126,7 +126,7 @@ _quiet_overflow = np.errstate(over="ignore", invalid="ignore")
 
 
 @_quiet_overflow
-def loss_grad(X, y, w, b, l2, sample_weight):
+def loss_grad(X, y, w, b, l2, sample_weight, n_threads=1):
     T = X.dtype.type
     S, _ = batch_sums(X, y, w, T(b), sample_weight if sample_weight.shape[0] else None)
     loss, grad = loss_and_gradient(S, w, T(X.shape[0]), T(l2))
@@ -138,7 +138,7 @@ def run_epochs(
     X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
     orders, validation_rows, lr, lr_stride, losses, grad_norms, scores,
     *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-    clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip,
+    clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, n_threads=1,
 ):  # fmt: skip
     """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``.
 

@@ -26,7 +26,7 @@ from . import _backends
 from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
 from ._fit import _generator
 from ._reference import STATUS_DIVERGED
-from ._validation import integer, real_scalar
+from ._validation import integer, real_scalar, thread_count
 from .schedules import Schedule
 
 LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
@@ -56,8 +56,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         scikit-learn's names, or a :mod:`fastdescent.schedules` object evaluated at the number of
         samples seen before each step (scikit-learn's ``t - 1``); the rate is scikit-learn's eta.
     n_threads : int or None
-        Threads for the native kernels (None: all this process may use).  The kernels of this
-        release run on one thread; the parameter is validated and kept for the multi-threaded ones.
+        Threads for the sums over rows on the C++ backend (None: all this process may use); the
+        bits do not depend on it.  Batches of fewer than a few thousand rows run on one thread.
 
     Attributes
     ----------
@@ -277,6 +277,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
             shuffle=bool(self.shuffle),
             residual_clip=MAX_DLOSS,
+            n_threads=thread_count(self.n_threads),
         )
         outcome = run(
             module, X, y, weights, self._state, plan, max_iter=max_iter,

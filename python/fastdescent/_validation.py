@@ -93,3 +93,12 @@ def integer(value, name: str, *, low: int) -> int:
     if value < low:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
     return int(value)
+
+
+def thread_count(n_threads) -> int:
+    """``n_threads``: None means every core this process may use."""
+    if n_threads is None:
+        import os
+
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return integer(n_threads, "n_threads", low=1)

@@ -1,0 +1,124 @@
+#include "parallel.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace fastdescent {
+
+namespace {
+
+class Pool {
+public:
+    ~Pool() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        for (std::thread& worker : workers_) worker.join();
+    }
+
+    std::mutex& busy() { return busy_; }
+
+    void run(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& body) {
+        while (workers_.size() + 1 < threads) workers_.emplace_back([this] { work(); });
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            body_ = &body;
+            tasks_ = tasks;
+            next_.store(0);
+            helpers_wanted_ = threads - 1;
+            running_ = 0;
+            error_ = nullptr;
+            ++generation_;
+        }
+        wake_.notify_all();
+        drain();
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [this] { return running_ == 0 && helpers_wanted_ == 0; });
+        body_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    void drain() {
+        for (std::size_t task = next_.fetch_add(1); task < tasks_; task = next_.fetch_add(1)) {
+            try {
+                (*body_)(task);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error_) error_ = std::current_exception();
+            }
+        }
+    }
+
+    void work() {
+        std::size_t seen = 0;
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            wake_.wait(lock, [&] { return stopping_ || (generation_ != seen && helpers_wanted_ > 0); });
+            if (stopping_) return;
+            seen = generation_;
+            --helpers_wanted_;
+            ++running_;
+            lock.unlock();
+            drain();
+            lock.lock();
+            --running_;
+            done_.notify_all();
+        }
+    }
+
+    std::mutex busy_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    std::vector<std::thread> workers_;
+    const std::function<void(std::size_t)>* body_ = nullptr;
+    std::size_t tasks_ = 0;
+    std::atomic<std::size_t> next_{0};
+    std::size_t helpers_wanted_ = 0, running_ = 0, generation_ = 0;
+    bool stopping_ = false;
+    std::exception_ptr error_;
+};
+
+Pool& pool() {
+    static Pool instance;
+    return instance;
+}
+
+}  // namespace
+
+void parallel_for(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& body) {
+    if (threads > tasks) threads = tasks;
+    if (threads <= 1) {
+        for (std::size_t task = 0; task < tasks; ++task) body(task);
+        return;
+    }
+    Pool& shared = pool();
+    std::unique_lock<std::mutex> mine(shared.busy(), std::try_to_lock);
+    if (!mine.owns_lock()) {  // another fit uses the pool: same bits on this thread alone
+        for (std::size_t task = 0; task < tasks; ++task) body(task);
+        return;
+    }
+    shared.run(tasks, threads, body);
+}
+
+std::size_t usable_cores() {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+#endif
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores ? cores : 1;
+}
+
+}  // namespace fastdescent
