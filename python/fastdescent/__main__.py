@@ -1,4 +1,4 @@
-"""Command line: ``python -m fastdescent demo``."""
+"""Command line: ``python -m fastdescent demo`` and ``python -m fastdescent bench``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--plot", default="fastdescent-demo.png", metavar="PATH",
                       help="where to write the convergence plot (default: %(default)s; needs matplotlib)")
     demo.add_argument("--no-plot", action="store_true", help="do not write the plot")  # fmt: skip
+    bench = commands.add_parser("bench", help="time fastdescent against its peers on this machine")
+    bench.add_argument("--quick", action="store_true", help="small sizes: a run of seconds")
+    bench.add_argument("--json", metavar="PATH", help="write every figure to this JSON file")
+    bench.add_argument("--plot", metavar="PATH", help="draw a bar chart to this PNG (needs matplotlib)")
     args = parser.parse_args(argv)
+
+    if args.command == "bench":
+        from ._bench import run as run_bench
+
+        run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot)
+        return 0
 
     if args.command == "demo":
         from ._demo import run

@@ -1,0 +1,393 @@
+"""``python -m fastdescent bench``: fastdescent against its peers, all measured in the same run.
+
+Every figure is the median of several runs on this machine, and every ratio compares two figures
+of this run: ``peer time / our time`` (above 1: we are faster).  The machine is named first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _backends, _validation
+from ._fit import fit_linear
+
+
+@dataclass
+class Row:
+    workload: str
+    name: str
+    seconds: float
+    ours: bool = False
+    note: str = ""
+
+
+@dataclass
+class Report:
+    machine: dict
+    rows: list[Row] = field(default_factory=list)
+    scaling: list[dict] = field(default_factory=list)
+
+
+def machine() -> dict:
+    """CPU model, cores usable, SIMD path, threads, library versions."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    info = {
+        "cpu": model,
+        "cores": _validation.thread_count(None),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "backends": list(_backends.available_backends()),
+    }
+    core = _backends._load("cpp")
+    if core is not None:
+        build = core.build_info()
+        info["simd"] = build["simd"]
+        info["compiler"] = build["compiler"]
+    info["threads"] = info["cores"]
+    return info
+
+
+def _median_time(function, repeats: int) -> float:
+    function()  # warm up: compile, fault pages in, fill caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# -- peers ------------------------------------------------------------------------------------
+
+
+def numpy_full_batch(X, y, lr, epochs):
+    """The idiomatic numpy loop (BLAS matrix-vector products)."""
+    w, b = np.zeros(X.shape[1], X.dtype), X.dtype.type(0)
+    n = X.shape[0]
+    for _ in range(epochs):
+        r = X @ w + b - y
+        w -= lr * (2 * (X.T @ r) / n)
+        b -= lr * 2 * r.mean()
+    return w
+
+
+def numpy_minibatch(X, y, lr, epochs, batch, momentum=0.0, rng=None):
+    rng = rng or np.random.default_rng(0)
+    w, b = np.zeros(X.shape[1], X.dtype), 0.0
+    vw, vb = np.zeros_like(w), 0.0
+    n = X.shape[0]
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            rows = order[start : start + batch]
+            Xb = X[rows]
+            r = Xb @ w + b - y[rows]
+            gw, gb = 2 * (Xb.T @ r) / len(rows), 2 * r.mean()
+            if momentum:
+                vw, vb = momentum * vw + gw, momentum * vb + gb
+                gw, gb = vw, vb
+            w -= lr * gw
+            b -= lr * gb
+    return w
+
+
+def _naive_numba():
+    import numba
+
+    @numba.njit(cache=True)
+    def full_batch(X, y, lr, epochs):
+        n, d = X.shape
+        w = np.zeros(d, X.dtype)
+        b = 0.0
+        for _ in range(epochs):
+            gw = np.zeros(d, X.dtype)
+            gb = 0.0
+            for i in range(n):
+                r = b - y[i]
+                for j in range(d):
+                    r += X[i, j] * w[j]
+                for j in range(d):
+                    gw[j] += r * X[i, j]
+                gb += r
+            for j in range(d):
+                w[j] -= lr * 2 * gw[j] / n
+            b -= lr * 2 * gb / n
+        return w
+
+    @numba.njit(cache=True)
+    def minibatch(X, y, lr, orders, batch):
+        n, d = X.shape
+        w = np.zeros(d, X.dtype)
+        b = 0.0
+        gw = np.zeros(d, X.dtype)
+        for order in orders:
+            for start in range(0, n, batch):
+                stop = min(n, start + batch)
+                gw[:] = 0.0
+                gb = 0.0
+                for p in range(start, stop):
+                    i = order[p]
+                    r = b - y[i]
+                    for j in range(d):
+                        r += X[i, j] * w[j]
+                    for j in range(d):
+                        gw[j] += r * X[i, j]
+                    gb += r
+                for j in range(d):
+                    w[j] -= lr * 2 * gw[j] / (stop - start)
+                b -= lr * 2 * gb / (stop - start)
+        return w
+
+    return full_batch, minibatch
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# -- workloads --------------------------------------------------------------------------------
+
+
+def w1(report: Report, quick: bool, repeats: int) -> None:
+    n, d, epochs = (20_000, 64, 10) if quick else (200_000, 64, 50)
+    rng = np.random.default_rng(0)
+    X64 = rng.normal(size=(n, d))
+    y64 = X64 @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    torch = _torch()
+    naive = _naive_numba()[0] if "numba" in _backends.available_backends() else None
+    for dtype in (np.float64, np.float32):
+        X, y = X64.astype(dtype), y64.astype(dtype)
+        name = f"W1 full-batch GD {np.dtype(dtype).name} n={n} d={d} {epochs} epochs"
+        lr = 0.01
+        add = report.rows.append
+        for backend in _backends.available_backends():
+            if backend == "numpy" and not quick and dtype == np.float32:
+                continue  # the reference is the same algorithm in both precisions: timed once
+            seconds = _median_time(lambda: fit_linear(X, y, lr=lr, max_iter=epochs, backend=backend),
+                                   1 if backend == "numpy" else repeats)  # fmt: skip
+            add(Row(name, f"fastdescent {backend}", seconds, ours=backend == report.machine["backends"][0]))
+        add(Row(name, "numpy loop (X @ w, BLAS)", _median_time(lambda: numpy_full_batch(X, y, lr, epochs), repeats)))
+        if naive is not None:
+            add(Row(name, "naive Numba loop", _median_time(lambda: naive(X, y, dtype(lr), epochs), repeats)))
+        if torch is not None:
+            add(Row(name, "torch.optim.SGD (CPU)", _median_time(lambda: _torch_full_batch(torch, X, y, lr, epochs), repeats)))
+        else:
+            add(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+        ones = np.ones(d, dtype=dtype)
+        floor = _median_time(lambda: [X @ ones for _ in range(epochs)], repeats)
+        add(Row(name, "floor: one read pass of X per epoch", floor, note="BLAS X @ v, all cores: memory-bound"))
+
+
+def _torch_full_batch(torch, X, y, lr, epochs):
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=Xt.dtype, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=lr)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = torch.mean((Xt @ w + b - yt) ** 2)
+        loss.backward()
+        opt.step()
+
+
+def w2(report: Report, quick: bool, repeats: int) -> None:
+    n, d, epochs, batch = (20_000, 32, 2, 32) if quick else (100_000, 32, 3, 32)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    name = f"W2 minibatch SGD float64 n={n} d={d} batch {batch}, {epochs} epochs"
+    add = report.rows.append
+    methods = {
+        "plain": {},
+        "momentum": {"momentum": 0.9},
+        "Nesterov": {"momentum": 0.9, "nesterov": True},
+        "averaged": {"average": True},
+        "SAG": {"method": "sag"},
+    }
+    first = report.machine["backends"][0]
+    for method, options in methods.items():
+        for backend in _backends.available_backends():
+            if backend == "numpy" and method != "plain":
+                continue
+            seconds = _median_time(lambda: fit_linear(X, y, lr=0.005, batch_size=batch, max_iter=epochs, random_state=0,
+                                                      backend=backend, **options), 1 if backend == "numpy" else repeats)  # fmt: skip
+            add(Row(f"{name}: {method}", f"fastdescent {backend}", seconds, ours=backend == first))
+    plain = f"{name}: plain"
+    add(Row(plain, "numpy minibatch loop", _median_time(lambda: numpy_minibatch(X, y, 0.005, epochs, batch), 1)))
+    if "numba" in _backends.available_backends():
+        naive = _naive_numba()[1]
+        orders = np.stack([np.random.default_rng(e).permutation(n) for e in range(epochs)])
+        add(Row(plain, "naive Numba loop", _median_time(lambda: naive(X, y, 0.005, orders, batch), repeats)))
+    try:
+        from sklearn.linear_model import SGDRegressor
+
+        per_epoch = _median_time(
+            lambda: SGDRegressor(max_iter=1, tol=None, learning_rate="constant", eta0=0.001, random_state=0).fit(X, y),
+            repeats,
+        )
+        add(Row(plain, "scikit-learn SGDRegressor (batch 1) x epochs", per_epoch * epochs,
+                note="scikit-learn's per-epoch time (it updates after every sample) times the epochs"))  # fmt: skip
+    except ImportError:
+        add(Row(plain, "scikit-learn SGDRegressor (batch 1) x epochs", float("nan"), note="not installed: skipped"))
+    torch = _torch()
+    if torch is not None:
+        add(Row(plain, "torch.optim.SGD (CPU)", _median_time(lambda: _torch_minibatch(torch, X, y, epochs, batch), 1)))
+    else:
+        add(Row(plain, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+
+
+def _torch_minibatch(torch, X, y, epochs, batch):
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    w = torch.zeros(X.shape[1], dtype=Xt.dtype, requires_grad=True)
+    b = torch.zeros((), dtype=Xt.dtype, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=0.005)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        order = torch.randperm(X.shape[0], generator=generator)
+        for start in range(0, X.shape[0], batch):
+            rows = order[start : start + batch]
+            opt.zero_grad()
+            torch.mean((Xt[rows] @ w + b - yt[rows]) ** 2).backward()
+            opt.step()
+
+
+def w3(report: Report, quick: bool, repeats: int) -> None:
+    from .optim import SGD
+
+    size, steps = (100_000, 20) if quick else (1_000_000, 100)
+    rng = np.random.default_rng(2)
+    grad = rng.normal(size=size)
+    name = f"W3 step optimizer, momentum 0.9, {size} parameters, {steps} steps"
+    add = report.rows.append
+    first = report.machine["backends"][0]
+    for backend in _backends.available_backends():
+        def ours(backend=backend):
+            params = [np.zeros(size)]
+            opt = SGD(params, lr=0.01, momentum=0.9, backend=backend)
+            for _ in range(steps):
+                opt.step([grad])
+        add(Row(name, f"fastdescent.optim.SGD {backend}", _median_time(ours, repeats), ours=backend == first))
+
+    def numpy_in_place():
+        p, buf = np.zeros(size), np.zeros(size)
+        for _ in range(steps):
+            buf *= 0.9
+            buf += grad
+            p -= 0.01 * buf
+
+    add(Row(name, "numpy in-place update", _median_time(numpy_in_place, repeats)))
+    torch = _torch()
+    if torch is not None:
+        def torch_sgd():
+            p = torch.zeros(size, dtype=torch.float64, requires_grad=True)
+            opt = torch.optim.SGD([p], lr=0.01, momentum=0.9)
+            g = torch.from_numpy(grad)
+            for _ in range(steps):
+                p.grad = g
+                opt.step()
+        add(Row(name, "torch.optim.SGD (CPU)", _median_time(torch_sgd, repeats)))
+    else:
+        add(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+
+
+def scaling(report: Report, quick: bool, repeats: int) -> None:
+    """Full-batch GD time on the default backend as n and d grow: it should be linear in both."""
+    backend = report.machine["backends"][0]
+    rng = np.random.default_rng(3)
+    ns = (1_000, 10_000, 100_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
+    ds = (1, 16, 256) if quick else (1, 4, 16, 64, 256, 1024)
+    for n in ns:
+        X = rng.normal(size=(n, 32))
+        seconds = _median_time(lambda: fit_linear(X, X[:, 0], lr=0.01, max_iter=10, backend=backend), repeats)
+        report.scaling.append({"n": n, "d": 32, "seconds_per_epoch": seconds / 10, "ns_per_value": seconds / 10 / (n * 32) * 1e9})
+    for d in ds:
+        n = 20_000
+        X = rng.normal(size=(n, d))
+        seconds = _median_time(lambda: fit_linear(X, X[:, 0], lr=0.01, max_iter=10, backend=backend), repeats)
+        report.scaling.append({"n": n, "d": d, "seconds_per_epoch": seconds / 10, "ns_per_value": seconds / 10 / (n * d) * 1e9})
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def format_report(report: Report) -> str:
+    m = report.machine
+    lines = [
+        f"machine: {m['cpu']}; {m['cores']} cores usable; SIMD path {m.get('simd', 'n/a')}; "
+        f"threads {m['threads']}; Python {m['python']}, numpy {m['numpy']}; backends {', '.join(m['backends'])}",
+        "ratio = peer time / our time (above 1: fastdescent is faster); all figures from this run",
+    ]
+    workloads = list(dict.fromkeys(row.workload for row in report.rows))
+    for workload in workloads:
+        rows = [row for row in report.rows if row.workload == workload]
+        ours = next((row for row in rows if row.ours), None)
+        lines += ["", workload, f"  {'':<46} {'median [s]':>11} {'ratio':>8}"]
+        for row in rows:
+            ratio = "" if ours is None or row is ours or np.isnan(row.seconds) else f"{row.seconds / ours.seconds:8.2f}"
+            marker = " (ours)" if row.ours else ""
+            seconds = "skipped" if np.isnan(row.seconds) else f"{row.seconds:11.4f}"
+            lines.append(f"  {row.name + marker:<46} {seconds:>11} {ratio:>8}  {row.note}".rstrip())
+    if report.scaling:
+        lines += ["", f"Scaling (full-batch GD, {report.machine['backends'][0]} backend): time per epoch and per value",
+                  f"  {'n':>9} {'d':>6} {'s / epoch':>11} {'ns / value':>11}"]  # fmt: skip
+        for entry in report.scaling:
+            lines.append(f"  {entry['n']:>9} {entry['d']:>6} {entry['seconds_per_epoch']:>11.5f} {entry['ns_per_value']:>11.3f}")
+    return "\n".join(lines)
+
+
+def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print) -> Report:
+    repeats = 3 if quick else 5
+    report = Report(machine=machine())
+    print_(f"benchmarking on {report.machine['cpu']} ({'quick' if quick else 'full'} run)...")
+    for workload in (w1, w2, w3, scaling):
+        workload(report, quick, repeats)
+    print_(format_report(report))
+    if json_path:
+        with open(json_path, "w") as out:
+            json.dump({"machine": report.machine, "rows": [vars(r) for r in report.rows], "scaling": report.scaling},
+                      out, indent=2, default=float)  # fmt: skip
+        print_(f"\nfigures written to {json_path}")
+    if plot_path:
+        _plot(report, plot_path)
+        print_(f"bar chart written to {plot_path}")
+    return report
+
+
+def _plot(report: Report, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(dict.fromkeys(row.workload for row in report.rows if not np.isnan(row.seconds)))
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(9, 2.2 * len(workloads)))
+    for ax, workload in zip(np.atleast_1d(axes), workloads):
+        rows = [row for row in report.rows if row.workload == workload and not np.isnan(row.seconds)]
+        ax.barh([row.name for row in rows], [row.seconds for row in rows],
+                color=["tab:orange" if row.ours else "tab:blue" for row in rows])  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_title(workload, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.supxlabel("median seconds (log scale)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run(quick=bool(os.environ.get("QUICK")))
