@@ -57,3 +57,23 @@ def test_thread_count_changes_no_bit(dtype, n):
         assert_same_bits(fit.loss_history, expected.loss_history)
         for a, e in zip(fastdescent.mse_loss_grad(X, y, w, 0.25, backend="cpp", n_threads=threads), expected_loss):
             assert_same_bits(a, e)
+
+
+def test_a_fit_uses_x_in_place_and_allocates_little():
+    """No copy of a C-contiguous X: the Python-side allocations of a fit stay O(n + d), far below size(X)."""
+    import tracemalloc
+
+    X, y, _ = make_data(7, 100_000, 50, np.float64, low_exp=-1, high_exp=0)  # 40 MB
+    fastdescent.fit_linear(X, y, max_iter=1, backend="cpp")
+    for options in ({}, {"batch_size": 64, "momentum": 0.9}, {"batch_size": 1, "method": "sag"}):
+        tracemalloc.start()
+        fastdescent.fit_linear(X, y, lr=1e-3, max_iter=2, random_state=0, backend="cpp", **options)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 8 * X.shape[0] * 4 + 64 * X.shape[1] + 1_000_000, (options, peak)  # a few n-sized arrays
+    fortran = np.asfortranarray(X)
+    tracemalloc.start()
+    fastdescent.fit_linear(fortran, y, max_iter=3, backend="cpp")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert X.nbytes <= peak < 1.2 * X.nbytes  # another layout: converted once, never per epoch
