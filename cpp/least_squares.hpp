@@ -16,20 +16,37 @@ inline namespace FASTDESCENT_ARCH {
 
 // A batch is rows(0), ..., rows(m - 1): a contiguous range, or positions of a shuffled order.
 struct ContiguousRows {
+    static constexpr bool kShuffled = false;  // the hardware prefetcher follows these
     std::size_t first;
     std::size_t operator()(std::size_t p) const { return first + p; }
 };
 
 struct OrderedRows {
+    static constexpr bool kShuffled = true;
     const std::int64_t* order;
     std::size_t operator()(std::size_t p) const { return static_cast<std::size_t>(order[p]); }
 };
 
 // Adds rows start..stop-1 of the batch to acc one after another (see batch_sums).
+// How many rows ahead a shuffled batch asks for its rows: a shuffled row is a cache miss, and
+// waiting for each in turn would make minibatch SGD memory-latency bound.
+constexpr std::size_t kPrefetchRows = 8;
+
+template <class T>
+inline void prefetch_row(const T* row, std::size_t d) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (std::size_t byte = 0; byte < d * sizeof(T); byte += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + byte);
+#else
+    (void)row;
+    (void)d;
+#endif
+}
+
 template <class T, class Rows>
 void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
               std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
     for (std::size_t p = start; p < stop; ++p) {
+        if (Rows::kShuffled && p + kPrefetchRows < stop) prefetch_row(X + rows(p + kPrefetchRows) * d, d);
         const std::size_t i = rows(p);
         const T* x = X + i * d;
         const T r = (lane_dot(x, w, d) + b) - y[i];

@@ -138,6 +138,20 @@ std::size_t same_size(const std::initializer_list<const py::array*> arrays) {
     return size;
 }
 
+// The step kernels are element-wise: cut into contiguous pieces, they run on several threads with
+// the same bits.  Arrays under this size stay on one thread.
+constexpr std::size_t kParallelElements = std::size_t(1) << 16;
+
+template <class Body>
+void element_wise(std::size_t size, const Body& body) {
+    const std::size_t threads = size >= kParallelElements ? usable_cores() : 1;
+    const std::size_t piece = (size + threads - 1) / threads;
+    parallel_for(threads, threads, [&](std::size_t k) {
+        const std::size_t begin = k * piece, end = std::min(size, begin + piece);
+        if (begin < end) body(begin, end - begin);
+    });
+}
+
 // Scalars arrive as Python objects (a numpy float32 scalar does not bind to a C++ float or double
 // argument here) holding values already rounded to T by the caller: the conversion is exact.
 template <class T>
@@ -160,7 +174,9 @@ void sgd_step_py(In<T>& param, const In<T>& grad, In<T>& buffer, const py::objec
     const T* g = grad.data();
     const auto step = current_simd().kernels<T>().sgd_step;
     py::gil_scoped_release release;
-    step(p, g, b, size, rate, mu, tau, decay, nesterov, first_step);
+    element_wise(size, [&](std::size_t at, std::size_t count) {
+        step(p + at, g + at, b + at, count, rate, mu, tau, decay, nesterov, first_step);
+    });
 }
 
 template <class T>
@@ -174,7 +190,9 @@ void asgd_step_py(In<T>& param, const In<T>& grad, In<T>& average, const py::obj
     const T* g = grad.data();
     const auto step = current_simd().kernels<T>().asgd_step;
     py::gil_scoped_release release;
-    step(p, g, a, size, rate, shrink, weight, wd);
+    element_wise(size, [&](std::size_t at, std::size_t count) {
+        step(p + at, g + at, a + at, count, rate, shrink, weight, wd);
+    });
 }
 
 template <class T>
@@ -188,7 +206,7 @@ void sag_step_py(In<T>& param, const In<T>& grad, In<T>& memory, In<T>& total, c
     const T* g = grad.data();
     const auto step = current_simd().kernels<T>().sag_step;
     py::gil_scoped_release release;
-    step(p, g, m, t, size, rate, count, wd);
+    element_wise(size, [&](std::size_t at, std::size_t n) { step(p + at, g + at, m + at, t + at, n, rate, count, wd); });
 }
 
 template <class T>
