@@ -100,3 +100,19 @@ def test_demo_writes_its_table_and_plot(tmp_path):
     path = tmp_path / "demo.png"
     assert main(["demo", "--n", "300", "--backend", "numpy", "--plot", str(path)]) == 0
     assert path.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_bench_quick_runs_and_writes_its_figures(tmp_path, capsys):
+    """The benchmark's plumbing (no timing is asserted: figures belong in the report, not in tests)."""
+    import json
+
+    from fastdescent.__main__ import main
+
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(path)]) == 0
+    report = json.loads(path.read_text())
+    assert report["machine"]["cores"] >= 1 and report["machine"]["backends"]
+    workloads = {row["workload"].split()[0] for row in report["rows"]}
+    assert workloads == {"W1", "W2", "W3"} and report["scaling"]
+    assert "ratio = peer time / our time" in capsys.readouterr().out
