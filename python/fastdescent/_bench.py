@@ -107,26 +107,6 @@ def _naive_numba():
     import numba
 
     @numba.njit(cache=True)
-    def full_batch(X, y, lr, epochs):
-        n, d = X.shape
-        w = np.zeros(d, X.dtype)
-        b = 0.0
-        for _ in range(epochs):
-            gw = np.zeros(d, X.dtype)
-            gb = 0.0
-            for i in range(n):
-                r = b - y[i]
-                for j in range(d):
-                    r += X[i, j] * w[j]
-                for j in range(d):
-                    gw[j] += r * X[i, j]
-                gb += r
-            for j in range(d):
-                w[j] -= lr * 2 * gw[j] / n
-            b -= lr * 2 * gb / n
-        return w
-
-    @numba.njit(cache=True)
     def minibatch(X, y, lr, orders, batch):
         n, d = X.shape
         w = np.zeros(d, X.dtype)
@@ -149,6 +129,11 @@ def _naive_numba():
                     w[j] -= lr * 2 * gw[j] / (stop - start)
                 b -= lr * 2 * gb / (stop - start)
         return w
+
+    def full_batch(X, y, lr, epochs):
+        """The same loop with one batch of all rows in order, every epoch."""
+        order = np.broadcast_to(np.arange(X.shape[0]), (epochs, X.shape[0]))
+        return minibatch(X, y, lr, order, X.shape[0])
 
     return full_batch, minibatch
 
