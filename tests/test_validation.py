@@ -85,3 +85,11 @@ def test_bool_input_is_float64(backend):
     X = np.array([[True, False], [False, True], [True, True]])
     loss, grad_w, _ = fastdescent.mse_loss_grad(X, [1, 0, 1], [0.5, 0.5], backend=backend)
     assert grad_w.dtype == np.float64 and type(loss) is np.float64
+
+
+def test_values_too_large_for_float32_are_named():
+    X = np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match=r"y \(converted to float32\) contains NaN or infinity at index 1"):
+        fastdescent.fit_linear(X, np.array([1.0, 1e300, 2.0]))
+    with pytest.raises(ValueError, match="lr=1e\\+300 is not a positive finite float32"):
+        fastdescent.fit_linear(X, np.ones(3), lr=1e300)

@@ -12,7 +12,8 @@ venv=build/sanitize-venv
 sanitizers="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet scikit-build-core pybind11 ninja cmake numpy pytest hypothesis pandas
+"$venv/bin/python" -m pip install --quiet scikit-build-core pybind11 ninja cmake numpy pytest hypothesis pandas \
+    scikit-learn scipy
 "$venv/bin/python" -m pip install --quiet --no-build-isolation --no-deps -Cbuild-dir=build/sanitize \
     -Ccmake.build-type=RelWithDebInfo \
     "-Ccmake.define.CMAKE_CXX_FLAGS=$sanitizers" \

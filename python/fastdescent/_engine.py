@@ -148,7 +148,8 @@ class Rates:
                 f"the learning rate of step {first_step + (bad or 0)} is {values[bad] if bad is not None else values!r}; "
                 "rates must be finite and >= 0"
             )
-        rates = values.astype(self.dtype)
+        with np.errstate(over="ignore"):  # a rate too large for the dtype becomes inf: refused next
+            rates = values.astype(self.dtype)
         if not np.isfinite(rates).all():
             raise ValueError(f"a learning rate overflows {self.dtype}")
         return rates, 1

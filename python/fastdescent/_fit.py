@@ -278,7 +278,9 @@ def learning_rates(lr, dtype: np.dtype, n_steps: int) -> Rates:
         return Rates(dtype, per_step=lambda first, count: lr.rates(count, start=first))
     if np.ndim(lr) == 0:
         value = real_scalar(lr, "lr", low=0.0, low_open=True)
-        if not np.isfinite(np.asarray(value, dtype=dtype)) or dtype.type(value) == 0:
+        with np.errstate(over="ignore", under="ignore"):  # judged just below
+            rounded = np.asarray(value, dtype=dtype)
+        if not np.isfinite(rounded) or rounded == 0:
             raise ValueError(f"lr={value} is not a positive finite {dtype} number")
         return Rates(dtype, constant=value)
     rates = np.asarray(lr)

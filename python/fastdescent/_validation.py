@@ -36,8 +36,10 @@ def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
     if array.ndim != ndim:
         shape_word = {1: "a 1-D array", 2: "a 2-D array (n_samples, n_features)"}[ndim]
         raise ValueError(f"{name} must be {shape_word}; got shape {array.shape}")
-    array = np.ascontiguousarray(array, dtype=dtype)
-    check_finite(array, name)
+    converted = array.dtype != dtype
+    with np.errstate(over="ignore", invalid="ignore"):  # a value too large for dtype becomes inf: reported next
+        array = np.ascontiguousarray(array, dtype=dtype)
+    check_finite(array, name if not converted else f"{name} (converted to {dtype})")
     return array
 
 
