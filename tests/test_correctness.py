@@ -74,15 +74,6 @@ def test_steps_follow_the_documented_rule(backend, dtype, momentum, nesterov):
     assert_same_bits(fit.intercept, b)
 
 
-def test_momentum_zero_is_plain_steps(backend):
-    X, y, _ = make_data(9, 200, 3, np.float64, low_exp=-1, high_exp=0)
-    plain = fastdescent.fit_linear(X, y, lr=0.05, batch_size=10, max_iter=3, random_state=2, backend=backend)
-    w, b = hand_written_loop(X, y, 0.05, 0)  # zero steps: only to share the loop's starting point
-    assert_same_bits(w, np.zeros(3))
-    zero = fastdescent.fit_linear(X, y, lr=0.05, batch_size=10, max_iter=3, random_state=2, momentum=0.0, backend=backend)
-    assert_same_bits(zero.coef, plain.coef)
-
-
 def test_averaging_is_the_running_mean_of_the_iterates(backend):
     X, y, _ = make_data(4, 120, 3, np.float64, low_exp=-1, high_exp=0)
     iterates = [fastdescent.fit_linear(X, y, lr=0.05, max_iter=k, backend=backend) for k in range(1, 9)]

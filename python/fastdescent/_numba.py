@@ -19,7 +19,6 @@ from ._reference import (
     BLOCK_ROWS,
     LANE_BYTES,
     STATUS_DIVERGED,
-    STATUS_GRADIENT_SMALL,
     STATUS_INTERRUPTED,
     STATUS_RAN_ALL,
 )
