@@ -3,16 +3,19 @@
 It mirrors the C++ kernels (``cpp/``) loop for loop and must return the reference's bits, so:
 no ``fastmath`` (no reassociation, no FMA contraction), no ``np.sum``/``np.dot`` inside kernels,
 and no float64 literal in float32 arithmetic: constants come from ``array.dtype.type(...)``.
-Kernels release the GIL (``nogil``), so fits in several Python threads run in parallel.
+A whole ``run_epochs`` call is one compiled call that allocates its work arrays once.  Kernels
+release the GIL (``nogil``), so fits in several Python threads run in parallel.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections import namedtuple
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 from . import _reference
 from ._reference import (
@@ -26,87 +29,217 @@ from ._reference import (
 WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
 MAX_TREE_DEPTH = 64  # the pair tree of up to 2**63 blocks
 
-_jit = functools.partial(numba.njit, fastmath=False, cache=True, nogil=True)
+# error_model="numpy": a float division by zero gives inf or nan as in the reference, never a
+# ZeroDivisionError (and the kernels carry no raise paths for it).
+_jit = functools.partial(numba.njit, fastmath=False, error_model="numpy", cache=True, nogil=True)
+
+
+def _lane_count(X):
+    return LANE_BYTES // X.itemsize
+
+
+@overload(_lane_count)
+def _lane_count_constant(X):
+    # In compiled code ``X.itemsize`` is read from the array at run time; as a compile-time
+    # constant the lane loops unroll and the branches on the lane count disappear.
+    lanes = LANE_BYTES // (X.dtype.bitwidth // 8)
+
+    def lane_count(X):
+        return lanes
+
+    return lane_count
+
+
+def _element(A, i, j):
+    return A[i, j] if A.ndim == 2 else A[j]
+
+
+@overload(_element)
+def _element_of_row_or_vector(A, i, j):
+    # Lets one dot kernel serve the rows of X and plain vectors (w, gradients) without the view
+    # that a row slice or a reshape would make: each view is an atomic reference count, and per
+    # row or per step those add up to more than the arithmetic.
+    if A.ndim == 2:
+
+        def element(A, i, j):
+            return A[i, j]
+
+    else:
+
+        def element(A, i, j):
+            return A[j]
+
+    return element
+
+
+# Scratch space of one kernel call: the pair tree's stack of block partials and the number of
+# blocks each covers, the row dots of one block, and an empty row list (rows in natural order).
+_Work = namedtuple("_Work", ["stack", "covered", "dots", "natural_order"])
 
 
 @_jit
-def _lane_dot(a, b, lanes):
-    """Lane j % L accumulates a_j * b_j from -0.0; a masked tail; lanes combine by halving."""
-    L = lanes.shape[0]
-    d = a.shape[0]
-    negative_zero = lanes.dtype.type(-0.0)
-    for lane in range(L):
-        lanes[lane] = negative_zero
+def _workspace(X):
+    width = X.shape[1] + 2
+    return _Work(
+        np.empty((MAX_TREE_DEPTH, width), X.dtype),
+        np.empty(MAX_TREE_DEPTH, np.int64),
+        np.empty(BLOCK_ROWS, X.dtype),
+        np.empty(0, np.int64),
+    )
+
+
+@_jit
+def _row_dots(X, rows, first, m, w, out):
+    """out[p] = dot(X[i], w) in the canonical order, for i = rows[first + p] (first + p if rows is empty).
+
+    X may also be a vector (with m = 1): then out[0] = dot(X, w).
+
+    Lane j % L accumulates x_j * w_j in increasing j from -0.0; the tail (d % L values) is a masked
+    add into the first lanes; the lanes combine by halving.  The lanes are sixteen scalars, not an
+    array, so that they stay in registers.  For float64 (L = 8) the upper eight never move from
+    -0.0 and the first halving step adds -0.0 to each lower lane: x + (-0.0) == x bit for bit for
+    every x, so the result is exactly the eight-lane order.
+    """
+    d = w.shape[0]
+    L = _lane_count(X)
     full = d - d % L
-    for start in range(0, full, L):
-        for lane in range(L):
-            lanes[lane] = lanes[lane] + a[start + lane] * b[start + lane]
-    for lane in range(d - full):
-        lanes[lane] = lanes[lane] + a[full + lane] * b[full + lane]
-    half = L // 2
-    while half >= 1:
-        for lane in range(half):
-            lanes[lane] = lanes[lane] + lanes[lane + half]
-        half //= 2
-    return lanes[0]
+    tail = d - full
+    negative_zero = X.dtype.type(-0.0)
+    ordered = rows.shape[0] > 0
+    for p in range(m):
+        i = rows[first + p] if ordered else first + p
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = negative_zero
+        a8 = a9 = a10 = a11 = a12 = a13 = a14 = a15 = negative_zero
+        for j in range(0, full, L):
+            a0 = a0 + _element(X, i, j) * w[j]
+            a1 = a1 + _element(X, i, j + 1) * w[j + 1]
+            a2 = a2 + _element(X, i, j + 2) * w[j + 2]
+            a3 = a3 + _element(X, i, j + 3) * w[j + 3]
+            a4 = a4 + _element(X, i, j + 4) * w[j + 4]
+            a5 = a5 + _element(X, i, j + 5) * w[j + 5]
+            a6 = a6 + _element(X, i, j + 6) * w[j + 6]
+            a7 = a7 + _element(X, i, j + 7) * w[j + 7]
+            if L == 16:
+                a8 = a8 + _element(X, i, j + 8) * w[j + 8]
+                a9 = a9 + _element(X, i, j + 9) * w[j + 9]
+                a10 = a10 + _element(X, i, j + 10) * w[j + 10]
+                a11 = a11 + _element(X, i, j + 11) * w[j + 11]
+                a12 = a12 + _element(X, i, j + 12) * w[j + 12]
+                a13 = a13 + _element(X, i, j + 13) * w[j + 13]
+                a14 = a14 + _element(X, i, j + 14) * w[j + 14]
+                a15 = a15 + _element(X, i, j + 15) * w[j + 15]
+        # The masked tail: lanes past it are not touched (a padded add of 0 * w could flip a -0.0).
+        if tail > 0:
+            a0 = a0 + _element(X, i, full) * w[full]
+        if tail > 1:
+            a1 = a1 + _element(X, i, full + 1) * w[full + 1]
+        if tail > 2:
+            a2 = a2 + _element(X, i, full + 2) * w[full + 2]
+        if tail > 3:
+            a3 = a3 + _element(X, i, full + 3) * w[full + 3]
+        if tail > 4:
+            a4 = a4 + _element(X, i, full + 4) * w[full + 4]
+        if tail > 5:
+            a5 = a5 + _element(X, i, full + 5) * w[full + 5]
+        if tail > 6:
+            a6 = a6 + _element(X, i, full + 6) * w[full + 6]
+        if tail > 7:
+            a7 = a7 + _element(X, i, full + 7) * w[full + 7]
+        if tail > 8:
+            a8 = a8 + _element(X, i, full + 8) * w[full + 8]
+        if tail > 9:
+            a9 = a9 + _element(X, i, full + 9) * w[full + 9]
+        if tail > 10:
+            a10 = a10 + _element(X, i, full + 10) * w[full + 10]
+        if tail > 11:
+            a11 = a11 + _element(X, i, full + 11) * w[full + 11]
+        if tail > 12:
+            a12 = a12 + _element(X, i, full + 12) * w[full + 12]
+        if tail > 13:
+            a13 = a13 + _element(X, i, full + 13) * w[full + 13]
+        if tail > 14:
+            a14 = a14 + _element(X, i, full + 14) * w[full + 14]
+        a0, a1, a2, a3, a4, a5, a6, a7 = a0 + a8, a1 + a9, a2 + a10, a3 + a11, a4 + a12, a5 + a13, a6 + a14, a7 + a15
+        a0, a1, a2, a3 = a0 + a4, a1 + a5, a2 + a6, a3 + a7
+        a0, a1 = a0 + a2, a1 + a3
+        out[p] = a0 + a1
 
 
 @_jit
-def _merge_top(stack, blocks, depth):
+def _lane_dot(a, b, work):
+    """dot(a, b) of two vectors by the same rule as a row of X (the L2 term and the norms use it)."""
+    _row_dots(a, work.natural_order, 0, 1, b, work.dots)
+    return work.dots[0]
+
+
+@_jit
+def _norm(v, work):
+    return np.sqrt(_lane_dot(v, v, work))
+
+
+@_jit
+def _merge_top(stack, covered, depth):
     left, right = stack[depth - 2], stack[depth - 1]
     for k in range(left.shape[0]):
         left[k] = left[k] + right[k]
-    blocks[depth - 2] += blocks[depth - 1]
+    covered[depth - 2] += covered[depth - 1]
     return depth - 1
 
 
 @_jit
-def _batch_sums(X, y, weights, order, first, m, w, b, clip, stack, blocks, lanes, sums, q_out):
+def _batch_sums(X, y, weights, order, first, m, w, b, clip, work, sums, q_out):
     """(sum q x, sum q, sum s r r) over batch positions first..first+m-1 of ``order``, q = s r.
 
     ``order`` empty means rows in their natural order; ``weights`` empty means unweighted (q = r);
     with ``clip > 0`` the gradient's q uses r clipped to [-clip, clip] (scikit-learn's bound).
+    When ``q_out`` is not empty, q of position p goes to q_out[p] (SAG stores it).
+
     Blocks of 256 positions add rows one after another from -0.0; block partials combine by the
     adjacent-pair tree, streamed as a binary counter (merge the top two while they cover equal
     numbers of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.
+    Block by block, the row dots come first into ``work.dots``: the dot kernel is then entered
+    once per block, not per row (a call per row costs more than a short row's arithmetic).
     """
     d = X.shape[1]
     negative_zero = X.dtype.type(-0.0)
     ordered = order.shape[0] > 0
     weighted = weights.shape[0] > 0
     keep_q = q_out.shape[0] > 0
+    stack, covered, dots = work.stack, work.covered, work.dots
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
+        size = min(BLOCK_ROWS, m - block_start)
+        _row_dots(X, order, first + block_start, size, w, dots)
         acc = stack[depth]
         for k in range(d + 2):
             acc[k] = negative_zero
-        for p in range(block_start, min(m, block_start + BLOCK_ROWS)):
-            i = order[first + p] if ordered else first + p
-            x = X[i]
-            r = (_lane_dot(x, w, lanes) + b) - y[i]
+        for p in range(size):
+            position = first + block_start + p
+            i = order[position] if ordered else position
+            r = (dots[p] + b) - y[i]
             loss_q = weights[i] * r if weighted else r
             q = loss_q
             if clip > 0:
                 clipped = -clip if r < -clip else (clip if r > clip else r)
                 q = weights[i] * clipped if weighted else clipped
             for j in range(d):
-                acc[j] = acc[j] + q * x[j]
+                acc[j] = acc[j] + q * X[i, j]
             acc[d] = acc[d] + q
             acc[d + 1] = acc[d + 1] + loss_q * r
             if keep_q:
-                q_out[p] = q
-        blocks[depth] = 1
+                q_out[block_start + p] = q
+        covered[depth] = 1
         depth += 1
-        while depth >= 2 and blocks[depth - 1] == blocks[depth - 2]:
-            depth = _merge_top(stack, blocks, depth)
+        while depth >= 2 and covered[depth - 1] == covered[depth - 2]:
+            depth = _merge_top(stack, covered, depth)
     while depth >= 2:
-        depth = _merge_top(stack, blocks, depth)
+        depth = _merge_top(stack, covered, depth)
     for k in range(d + 2):
         sums[k] = stack[0, k]
 
 
 @_jit
-def _loss_and_gradient(sums, w, count, l2, grad, lanes):
+def _loss_and_gradient(sums, w, count, l2, grad, work):
     """loss = S_rr / count (+ l2 w.w); grad = 2 (S / count) (+ 2 l2 w), intercept last."""
     d = w.shape[0]
     two = w.dtype.type(2)
@@ -114,40 +247,38 @@ def _loss_and_gradient(sums, w, count, l2, grad, lanes):
     for j in range(d + 1):
         grad[j] = two * (sums[j] / count)
     if l2 != 0:
-        loss = loss + l2 * _lane_dot(w, w, lanes)
+        loss = loss + l2 * _lane_dot(w, w, work)
         two_l2 = two * l2
         for j in range(d):
             grad[j] = grad[j] + two_l2 * w[j]
     return loss
 
 
-def _workspace(X):
-    d = X.shape[1]
-    lanes = np.empty(LANE_BYTES // X.dtype.itemsize, dtype=X.dtype)
-    return np.empty((MAX_TREE_DEPTH, d + 2), X.dtype), np.empty(MAX_TREE_DEPTH, np.int64), lanes
-
-
 @_jit
-def _loss_grad_kernel(X, y, w, b, l2, sample_weight, stack, blocks, lanes):
+def _loss_grad_kernel(X, y, w, b, l2, sample_weight):
     n, d = X.shape
+    work = _workspace(X)
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
-    no_order = np.empty(0, np.int64)
-    _batch_sums(X, y, sample_weight, no_order, 0, n, w, b, X.dtype.type(0), stack, blocks, lanes, sums, sums[:0])
-    loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, lanes)
+    zero = X.dtype.type(0)
+    _batch_sums(X, y, sample_weight, work.natural_order, 0, n, w, b, zero, work, sums, sums[:0])
+    loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, work)
     return loss, grad
 
 
 def loss_grad(X, y, w, b, l2, sample_weight, n_threads=1):  # Numba's kernels run on one thread
     T = X.dtype.type
-    loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), sample_weight, *_workspace(X))
+    loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), sample_weight)
     return T(loss), grad[:-1].copy(), grad[-1]
 
 
 @_jit
 def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters, w, l2, grad):
     """Replace the batch's stored weighted residuals, fold the changes into the running sum in
-    position order, and put the average of the stored gradients over the samples seen so far into grad."""
+    position order, and put the average of the stored gradients over the samples seen so far into grad.
+
+    Position by position, a row drawn twice in one batch finds its memory already at its residual
+    (all residuals are taken at the same theta): its second delta is r - r, as in the reference."""
     d = X.shape[1]
     ordered = order.shape[0] > 0
     for p in range(m):
@@ -157,9 +288,8 @@ def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters,
         if not seen[i]:
             seen[i] = True
             counters[1] += 1
-        x = X[i]
         for j in range(d):
-            total[j] = total[j] + delta * x[j]
+            total[j] = total[j] + delta * X[i, j]
         total[d] = total[d] + delta
     two = X.dtype.type(2)
     n_seen = X.dtype.type(counters[1])
@@ -172,18 +302,13 @@ def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters,
 
 
 @_jit
-def _norm(v, lanes):
-    return np.sqrt(_lane_dot(v, v, lanes))
-
-
-@_jit
 def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum, nesterov,
-               average_start, clip_norm, lanes):  # fmt: skip
+               average_start, clip_norm, work):  # fmt: skip
     """Clip, torch.optim.SGD's momentum (v = g on the first step), the step, then averaging.
 
     Returns the rate it used (the adaptive schedule's divisions by 5 included)."""
     if clip_norm > 0:
-        size = _norm(grad[:moving], lanes)
+        size = _norm(grad[:moving], work)
         if size > clip_norm:
             scale = clip_norm / size
             for j in range(moving):
@@ -191,6 +316,7 @@ def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_st
     step = counters[0]
     rate = lr[(step - first_step) * lr_stride]
     if counters[3] != 0:
+        # The reference divides by T(5 ** k): the exact integer, rounded once to T.
         divisor = 1
         for _ in range(counters[3]):
             divisor *= 5
@@ -225,24 +351,24 @@ _after_epoch = _jit(_reference._after_epoch)
 def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
                        loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs,
                        batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-                       clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, stop_flag, stack,
-                       blocks, lanes):  # fmt: skip
+                       clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip,
+                       stop_flag):  # fmt: skip
     d = X.shape[1]
     T = X.dtype.type
     epoch_rows = orders.shape[1]
     rows_per_epoch = T(epoch_rows)
-    moving = d + 1 if fit_intercept else d
+    moving = d + 1 if fit_intercept else d  # the intercept stays put without fit_intercept
+    work = _workspace(X)
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
     gradient_sum = np.empty(d + 1, X.dtype)
     q = np.empty(batch_size if sag else 0, X.dtype)
     w = theta[:d]
-    natural_order = np.empty(0, np.int64)
     first_step = counters[0]
     rate = T(0)
     work_since_poll = 0
     for epoch in range(n_epochs):
-        order = orders[epoch % orders.shape[0]] if orders.shape[0] > 0 else natural_order
+        order = orders[epoch % orders.shape[0]] if orders.shape[0] > 0 else work.natural_order
         epoch_loss = T(-0.0)
         for j in range(d + 1):
             gradient_sum[j] = T(-0.0)
@@ -250,19 +376,21 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
         for start in range(0, epoch_rows, batch_size):
             m = min(batch_size, epoch_rows - start)
             count = T(m)
-            _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], residual_clip, stack, blocks, lanes, sums, q)
-            loss = _loss_and_gradient(sums, w, count, l2, grad, lanes)
+            _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], residual_clip, work, sums, q)
+            loss = _loss_and_gradient(sums, w, count, l2, grad, work)
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
+            # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
             if not np.isfinite(loss) and residual_clip == 0:
                 losses[epoch] = epoch_loss
                 return epoch + 1, STATUS_DIVERGED
             if sag:
                 _sag_direction(X, order, start, m, q, sag_memory, sag_seen, sag_sum, counters, w, l2, grad)
+            # The epoch's mean gradient is of the directions before clipping, as in the reference.
             for j in range(moving):
                 gradient_sum[j] = gradient_sum[j] + grad[j]
             steps += 1
             rate = _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum,
-                              nesterov, average_start, clip_norm, lanes)  # fmt: skip
+                              nesterov, average_start, clip_norm, work)  # fmt: skip
             work_since_poll += m * (d + 1)
             if work_since_poll >= WORK_BETWEEN_POLLS:
                 work_since_poll = 0
@@ -275,11 +403,11 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
         step_count = T(steps)
         for j in range(moving):
             gradient_sum[j] = gradient_sum[j] / step_count
-        grad_norms[epoch] = _norm(gradient_sum[:moving], lanes)
+        grad_norms[epoch] = _norm(gradient_sum[:moving], work)
         criterion = losses[epoch]
         if validation_rows.shape[0] > 0:
-            _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], T(0), stack,
-                        blocks, lanes, sums, q[:0])  # fmt: skip
+            _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], T(0), work,
+                        sums, q[:0])  # fmt: skip
             validation_loss = sums[d + 1] / T(validation_rows.shape[0])
             scores[epoch] = 1.0 - np.float64(validation_loss) * validation_scale
             criterion = -scores[epoch]
@@ -305,7 +433,7 @@ def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_se
         _run_epochs_kernel, X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
         loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs, batch_size,
         momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-        growth_limit, validation_scale, residual_clip, stop_flag, *_workspace(X),
+        growth_limit, validation_scale, residual_clip, stop_flag,
     )  # fmt: skip
     if threading.current_thread() is not threading.main_thread():
         return call()
