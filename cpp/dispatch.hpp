@@ -20,6 +20,9 @@ struct Kernels {
     // loss and gradient (d + 1 values, the intercept last) of all n rows in order
     T (*loss_grad)(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b, T l2,
                    T* grad, std::size_t threads);
+    // the canonical sums (sum q x, sum q, sum s r r) of all n rows in order (d + 2 values)
+    void (*row_sums)(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b,
+                     T residual_clip, T* sums, std::size_t threads);
     void (*sgd_step)(T* param, const T* grad, T* buffer, std::size_t size, T lr, T momentum, T dampening,
                      T weight_decay, bool nesterov, bool first_step);
     void (*asgd_step)(T* param, const T* grad, T* average, std::size_t size, T eta, T decay, T mu, T weight_decay);

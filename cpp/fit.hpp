@@ -128,25 +128,29 @@ Status after_epoch(const FitArrays<T>& a, const FitOptions<T>& o, double epoch_l
 
 }  // namespace detail
 
-// Runs up to o.n_epochs epochs; returns (epochs run, status).  `interrupted` is polled every
+// Runs up to o.n_epochs epochs; returns (epochs run, status).  With a.epoch_size != 0 it runs one
+// segment of an epoch instead (o.n_epochs == 1) and returns (0, kRanAll) unless it diverged: the
+// epoch's end (history, stopping rules) is then the caller's.  `interrupted` is polled every
 // kWorkBetweenPolls units of work; when it answers true the fit stops where it is.
 template <class T>
 std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOptions<T>& o,
                                           const std::function<bool()>& interrupted) {
     const std::size_t d = a.d;
     const std::size_t moving = o.fit_intercept ? d + 1 : d;
-    const T rows_per_epoch = static_cast<T>(a.epoch_rows);
+    const bool segment = a.epoch_size != 0;
+    const T rows_per_epoch = static_cast<T>(segment ? a.epoch_size : a.epoch_rows);
     const std::int64_t first_step = a.counters[0];
     PairTree<T> tree(d + 2);
-    std::vector<T> sums(d + 2), grad(d + 1), gradient_sum(d + 1), q(o.sag ? o.batch_size : 0);
+    std::vector<T> sums(d + 2), grad(d + 1), q(o.sag ? o.batch_size : 0);
+    T* const gradient_sum = a.epoch_sums + 1;
     T* q_out = o.sag ? q.data() : nullptr;
     std::size_t work_since_poll = 0;
     T rate = T(0);
 
     for (std::size_t epoch = 0; epoch < o.n_epochs; ++epoch) {
         const std::int64_t* order = a.n_orders ? a.orders + (epoch % a.n_orders) * a.epoch_rows : nullptr;
-        T epoch_loss = T(-0.0);
-        std::fill(gradient_sum.begin(), gradient_sum.end(), T(-0.0));
+        if (!segment) std::fill(a.epoch_sums, a.epoch_sums + d + 2, T(-0.0));
+        T epoch_loss = a.epoch_sums[0];
         std::size_t steps = 0;
         for (std::size_t start = 0; start < a.epoch_rows; start += o.batch_size) {
             const std::size_t m = std::min(o.batch_size, a.epoch_rows - start);
@@ -162,6 +166,7 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
             };
             const bool finite = order ? gradient(OrderedRows{order + start}) : gradient(ContiguousRows{start});
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch);
+            a.epoch_sums[0] = epoch_loss;
             if (!finite) {
                 a.losses[epoch] = static_cast<double>(epoch_loss);
                 return {epoch + 1, kDiverged};
@@ -175,12 +180,13 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
                 if (interrupted()) return {epoch, kInterrupted};
             }
         }
+        if (segment) return {0, kRanAll};
         a.losses[epoch] = static_cast<double>(epoch_loss);
         for (std::size_t j = 0; j <= d; ++j)
             if (!std::isfinite(a.theta[j])) return {epoch + 1, kDiverged};
         const T step_count = static_cast<T>(steps);
         for (std::size_t j = 0; j < moving; ++j) gradient_sum[j] = gradient_sum[j] / step_count;
-        a.grad_norms[epoch] = static_cast<double>(detail::norm(gradient_sum.data(), moving));
+        a.grad_norms[epoch] = static_cast<double>(detail::norm(gradient_sum, moving));
         double criterion = a.losses[epoch];
         if (a.n_validation) {
             batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows}, a.n_validation, a.theta, a.theta[d],

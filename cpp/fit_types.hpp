@@ -35,6 +35,12 @@ struct FitArrays {
     double* losses;      // one per epoch of this call
     double* grad_norms;  // one per epoch of this call
     double* scores;      // validation score per epoch (with validation rows)
+    // The running epoch loss, then the sums of the epoch's step gradients (d + 1): reset at the start of
+    // each whole epoch; carried between the calls that run one epoch in segments.
+    T* epoch_sums;
+    // 0: the call runs whole epochs.  Otherwise the call is one segment of an epoch of this many rows
+    // (the batches of `orders` continue the epoch in epoch_sums; the caller ends the epoch).
+    std::size_t epoch_size;
 };
 
 template <class T>

@@ -65,15 +65,35 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, c
     return py::make_tuple(loss, grad_w, grad_b);
 }
 
+// The canonical sums (sum q x_j, sum q, sum s r r) of all rows in order, unscaled: a part of a
+// larger sum (one aligned chunk of a Dask array or a memory map) that the caller combines.
+template <class T>
+py::array_t<T> row_sums(const In<T>& X, const In<T>& y, const In<T>& w, T b, const In<T>& sample_weight,
+                        T residual_clip, std::size_t n_threads) {
+    require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
+    const std::size_t n = X.shape(0), d = X.shape(1);
+    require_size(y, n, "y");
+    require_size(w, d, "w");
+    require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
+            "sample_weight must be empty or hold n values");
+    py::array_t<T> sums(d + 2);
+    const Kernels<T>& kernels = current_simd().kernels<T>();
+    T* out = sums.mutable_data();
+    py::gil_scoped_release release;
+    kernels.row_sums(X.data(), y.data(), optional_data(sample_weight), n, d, w.data(), b, residual_clip, out,
+                     n_threads);
+    return sums;
+}
+
 template <class T>
 py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weight, In<T>& theta, In<T>& velocity,
                         In<T>& average, In<T>& sag_memory, Flags& sag_seen, In<T>& sag_sum, Indices& counters,
                         Doubles& loss_state, const Indices& orders, const Indices& validation_rows, const In<T>& lr,
                         std::size_t lr_stride, Doubles& losses, Doubles& grad_norms, Doubles& scores,
-                        std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
+                        In<T>& epoch_sums, std::size_t n_epochs, std::size_t batch_size, T momentum, bool nesterov, T l2,
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
                         std::int64_t n_iter_no_change, T clip_norm, bool adaptive, double gtol, double growth_limit,
-                        double validation_scale, T residual_clip, std::size_t n_threads) {
+                        double validation_scale, T residual_clip, std::size_t n_threads, std::size_t epoch_size) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
@@ -97,7 +117,10 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
     require(batch_size >= 1 && lr_stride <= 1 && lr.size() >= 1, "batch_size >= 1, lr_stride 0 or 1");
     const std::size_t steps = n_epochs * ((epoch_rows + batch_size - 1) / batch_size);
     require(lr_stride == 0 || static_cast<std::size_t>(lr.size()) >= steps, "lr must hold a rate for every step");
-    require(batch_size <= epoch_rows, "batch_size must not exceed the rows of an epoch");
+    require(batch_size <= epoch_rows || epoch_size != 0, "batch_size must not exceed the rows of an epoch");
+    require_size(epoch_sums, d + 2, "epoch_sums");
+    require(epoch_size == 0 || (n_epochs == 1 && orders.shape(0) <= 1 && epoch_rows <= epoch_size),
+            "a segment (epoch_size > 0) is one epoch's part: n_epochs 1, one order no longer than the epoch");
     for (const Indices* rows : {&orders, &validation_rows}) {
         const std::int64_t* data = rows->data();
         for (py::ssize_t k = 0; k < rows->size(); ++k)
@@ -111,7 +134,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         orders.data(), static_cast<std::size_t>(orders.shape(0)), epoch_rows,
                         validation_rows.data(), static_cast<std::size_t>(validation_rows.size()),
                         lr.data(), lr_stride, losses.mutable_data(), grad_norms.mutable_data(),
-                        scores.mutable_data()};
+                        scores.mutable_data(), epoch_sums.mutable_data(), epoch_size};
     FitOptions<T> options{n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol,
                           n_iter_no_change, clip_norm, adaptive, gtol, growth_limit, validation_scale,
                           residual_clip, n_threads};
@@ -217,10 +240,13 @@ void bind(py::module_& m) {
           "theta"_a.noconvert(), "velocity"_a.noconvert(), "average"_a.noconvert(), "sag_memory"_a.noconvert(),
           "sag_seen"_a.noconvert(), "sag_sum"_a.noconvert(), "counters"_a.noconvert(), "loss_state"_a.noconvert(),
           "orders"_a.noconvert(), "validation_rows"_a.noconvert(), "lr"_a.noconvert(), "lr_stride"_a,
-          "losses"_a.noconvert(), "grad_norms"_a.noconvert(), "scores"_a.noconvert(), py::kw_only(),
+          "losses"_a.noconvert(), "grad_norms"_a.noconvert(), "scores"_a.noconvert(), "epoch_sums"_a.noconvert(),
+          py::kw_only(),
           "n_epochs"_a, "batch_size"_a, "momentum"_a, "nesterov"_a, "l2"_a, "fit_intercept"_a, "average_start"_a,
           "sag"_a, "tol"_a, "n_iter_no_change"_a, "clip_norm"_a, "adaptive"_a, "gtol"_a, "growth_limit"_a,
-          "validation_scale"_a, "residual_clip"_a, "n_threads"_a = 1);
+          "validation_scale"_a, "residual_clip"_a, "n_threads"_a = 1, "epoch_size"_a = 0);
+    m.def("row_sums", &row_sums<T>, "X"_a.noconvert(), "y"_a.noconvert(), "w"_a.noconvert(), "b"_a,
+          "sample_weight"_a.noconvert(), "residual_clip"_a, "n_threads"_a = 1);
     m.def("sgd_step", &sgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "buffer"_a.noconvert(),
           py::kw_only(), "lr"_a, "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "first_step"_a);
     m.def("asgd_step", &asgd_step_py<T>, "param"_a.noconvert(), "grad"_a.noconvert(), "average"_a.noconvert(),

@@ -13,18 +13,24 @@ namespace fastdescent {
 inline namespace FASTDESCENT_ARCH {
 
 template <class T>
+void row_sums_all_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b,
+                       T residual_clip, T* sums, std::size_t threads) {
+    PairTree<T> tree(d + 2);
+    batch_sums(X, y, weights, d, ContiguousRows{0}, n, w, b, residual_clip, tree, sums, static_cast<T*>(nullptr),
+               threads);
+}
+
+template <class T>
 T loss_grad_all_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b, T l2,
                      T* grad, std::size_t threads) {
-    PairTree<T> tree(d + 2);
     std::vector<T> sums(d + 2);
-    batch_sums(X, y, weights, d, ContiguousRows{0}, n, w, b, T(0), tree, sums.data(), static_cast<T*>(nullptr),
-               threads);
+    row_sums_all_rows(X, y, weights, n, d, w, b, T(0), sums.data(), threads);
     return loss_and_gradient(sums.data(), w, d, static_cast<T>(n), l2, grad);
 }
 
 template <class T>
 constexpr Kernels<T> kernels() {
-    return {&run_epochs<T>, &loss_grad_all_rows<T>, &sgd_step<T>, &asgd_step<T>, &sag_step<T>};
+    return {&run_epochs<T>, &loss_grad_all_rows<T>, &row_sums_all_rows<T>, &sgd_step<T>, &asgd_step<T>, &sag_step<T>};
 }
 
 }  // namespace FASTDESCENT_ARCH

@@ -60,6 +60,11 @@ class State:
     # steps taken, samples seen by SAG, epochs without improvement, divisions of the rate by 5
     counters: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
     loss_state: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.nan]))  # best criterion, first loss
+    epoch_sums: np.ndarray | None = None  # the running epoch loss and step-gradient sums (d + 2)
+
+    def __post_init__(self) -> None:
+        if self.epoch_sums is None:
+            self.epoch_sums = np.full(self.theta.shape[0] + 1, -0.0, dtype=self.theta.dtype)
 
     @classmethod
     def start(cls, theta: np.ndarray, n_samples: int, sag: bool) -> State:
@@ -214,7 +219,7 @@ def run(
                 X, y, weights,
                 state.theta, state.velocity, state.average, state.sag_memory, state.sag_seen, state.sag_sum,
                 state.counters, state.loss_state, orders, validation, lr, stride,
-                losses[done:], grad_norms[done:], scores[done:],
+                losses[done:], grad_norms[done:], scores[done:], state.epoch_sums,
                 n_epochs=n_epochs, batch_size=batch, momentum=T(plan.momentum), nesterov=plan.nesterov,
                 l2=T(plan.l2), fit_intercept=plan.fit_intercept, average_start=plan.average_start, sag=plan.sag,
                 tol=plan.tol, n_iter_no_change=plan.n_iter_no_change, clip_norm=T(plan.clip_norm),

@@ -266,6 +266,19 @@ def _loss_grad_kernel(X, y, w, b, l2, sample_weight):
     return loss, grad
 
 
+@_jit
+def _row_sums_kernel(X, y, w, b, sample_weight, residual_clip):
+    work = _workspace(X)
+    sums = np.empty(X.shape[1] + 2, X.dtype)
+    _batch_sums(X, y, sample_weight, work.natural_order, 0, X.shape[0], w, b, residual_clip, work, sums, sums[:0])
+    return sums
+
+
+def row_sums(X, y, w, b, sample_weight, residual_clip, n_threads=1):
+    T = X.dtype.type
+    return _row_sums_kernel(X, y, w, T(b), sample_weight, T(residual_clip))
+
+
 def loss_grad(X, y, w, b, l2, sample_weight, n_threads=1):  # Numba's kernels run on one thread
     T = X.dtype.type
     loss, grad = _loss_grad_kernel(X, y, w, T(b), T(l2), sample_weight)
@@ -349,19 +362,20 @@ _after_epoch = _jit(_reference._after_epoch)
 
 @_jit
 def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
-                       loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs,
-                       batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-                       clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip,
+                       loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, epoch_sums,
+                       n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
+                       clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, epoch_size,
                        stop_flag):  # fmt: skip
     d = X.shape[1]
     T = X.dtype.type
     epoch_rows = orders.shape[1]
-    rows_per_epoch = T(epoch_rows)
+    segment = epoch_size != 0  # one part of an epoch: its sums carry in epoch_sums, the caller ends it
+    rows_per_epoch = T(epoch_size) if segment else T(epoch_rows)
     moving = d + 1 if fit_intercept else d  # the intercept stays put without fit_intercept
     work = _workspace(X)
     sums = np.empty(d + 2, X.dtype)
     grad = np.empty(d + 1, X.dtype)
-    gradient_sum = np.empty(d + 1, X.dtype)
+    gradient_sum = epoch_sums[1:]
     q = np.empty(batch_size if sag else 0, X.dtype)
     w = theta[:d]
     first_step = counters[0]
@@ -369,9 +383,10 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
     work_since_poll = 0
     for epoch in range(n_epochs):
         order = orders[epoch % orders.shape[0]] if orders.shape[0] > 0 else work.natural_order
-        epoch_loss = T(-0.0)
-        for j in range(d + 1):
-            gradient_sum[j] = T(-0.0)
+        if not segment:
+            for j in range(d + 2):
+                epoch_sums[j] = T(-0.0)
+        epoch_loss = epoch_sums[0]
         steps = 0
         for start in range(0, epoch_rows, batch_size):
             m = min(batch_size, epoch_rows - start)
@@ -379,6 +394,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
             _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], residual_clip, work, sums, q)
             loss = _loss_and_gradient(sums, w, count, l2, grad, work)
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
+            epoch_sums[0] = epoch_loss
             # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
             if not np.isfinite(loss) and residual_clip == 0:
                 losses[epoch] = epoch_loss
@@ -396,6 +412,8 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
                 work_since_poll = 0
                 if stop_flag[0]:
                     return epoch, STATUS_INTERRUPTED
+        if segment:
+            return 0, STATUS_RAN_ALL
         losses[epoch] = epoch_loss
         for j in range(d + 1):
             if not np.isfinite(theta[j]):
@@ -419,9 +437,9 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
 
 
 def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
-               orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, *, n_epochs, batch_size, momentum,
-               nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-               growth_limit, validation_scale, residual_clip, n_threads=1):  # fmt: skip
+               orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, epoch_sums, *, n_epochs, batch_size,
+               momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive,
+               gtol, growth_limit, validation_scale, residual_clip, n_threads=1, epoch_size=0):  # fmt: skip
     """Run up to ``n_epochs`` epochs natively; see ``_reference.run_epochs`` for the contract.
 
     Ctrl-C only reaches the main thread between Python bytecodes, never inside compiled code, so
@@ -431,9 +449,9 @@ def run_epochs(X, y, sample_weight, theta, velocity, average, sag_memory, sag_se
     stop_flag = np.zeros(1, dtype=np.int8)
     call = functools.partial(
         _run_epochs_kernel, X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters,
-        loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, n_epochs, batch_size,
-        momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm, adaptive, gtol,
-        growth_limit, validation_scale, residual_clip, stop_flag,
+        loss_state, orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, epoch_sums, n_epochs,
+        batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change, clip_norm,
+        adaptive, gtol, growth_limit, validation_scale, residual_clip, epoch_size, stop_flag,
     )  # fmt: skip
     if threading.current_thread() is not threading.main_thread():
         return call()

@@ -9,6 +9,8 @@ plus the next input (the first output is the first input, which equals ``-0.0 + 
 The backend interface (shared with ``_numba`` and the C++ ``_core``):
 
 - ``loss_grad(X, y, w, b, l2) -> (loss, grad_w, grad_b)`` on all rows in order;
+- ``row_sums(X, y, w, b, sample_weight, residual_clip) -> S``, the unscaled canonical sums of all
+  rows in order (d + 2 values), a part of a larger sum for chunked data (``fastdescent._chunked``);
 - ``run_epochs(...)`` runs whole epochs of a fit on a state it updates in place; see
   ``fastdescent._fit`` for the meaning of each argument.
 """
@@ -134,13 +136,25 @@ def loss_grad(X, y, w, b, l2, sample_weight, n_threads=1):
 
 
 @_quiet_overflow
+def row_sums(X, y, w, b, sample_weight, residual_clip, n_threads=1):
+    T = X.dtype.type
+    S, _ = batch_sums(X, y, w, T(b), sample_weight if sample_weight.shape[0] else None, T(residual_clip))
+    return S
+
+
+@_quiet_overflow
 def run_epochs(
     X, y, sample_weight, theta, velocity, average, sag_memory, sag_seen, sag_sum, counters, loss_state,
-    orders, validation_rows, lr, lr_stride, losses, grad_norms, scores,
+    orders, validation_rows, lr, lr_stride, losses, grad_norms, scores, epoch_sums,
     *, n_epochs, batch_size, momentum, nesterov, l2, fit_intercept, average_start, sag, tol, n_iter_no_change,
-    clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, n_threads=1,
+    clip_norm, adaptive, gtol, growth_limit, validation_scale, residual_clip, n_threads=1, epoch_size=0,
 ):  # fmt: skip
     """Run up to ``n_epochs`` epochs, updating the state arrays in place; return ``(epochs_run, status)``.
+
+    ``epoch_sums`` (d + 2) holds the running epoch loss, then the sums of the epoch's step gradients.
+    With ``epoch_size > 0`` the call is one segment of an epoch of that many rows instead: its batches
+    continue the sums in ``epoch_sums``, and the caller ends the epoch (``finish_epoch``); it returns
+    ``(0, STATUS_RAN_ALL)`` unless a loss became non-finite.
 
     See ``fastdescent._fit`` for the meaning of each argument; ``docs/reduction-order.md`` for the order.
     """
@@ -148,74 +162,127 @@ def run_epochs(
     n, d = X.shape
     weights = sample_weight if sample_weight.shape[0] else None
     epoch_rows = orders.shape[1]
-    rows_per_epoch = T(epoch_rows)
-    two = T(2)
-    momentum, l2, clip_norm, residual_clip = T(momentum), T(l2), T(clip_norm), T(residual_clip)
-    two_l2 = two * l2
-    k = d + 1 if fit_intercept else d  # coordinates of theta that move
-    first_step = counters[0]
-    rate = T(0)
+    segment = epoch_size != 0
+    rows_per_epoch = T(epoch_size) if segment else T(epoch_rows)
+    step = Step(T, d, momentum, nesterov, l2, fit_intercept, average_start, clip_norm, lr, lr_stride, counters[0])
+    residual_clip = T(residual_clip)
     for epoch in range(n_epochs):
         order = orders[epoch % orders.shape[0]] if orders.shape[0] else np.arange(n)
-        epoch_loss = T(-0.0)
-        gradient_sum = np.full(k, -0.0, dtype=X.dtype)
-        steps = 0
+        if not segment:
+            epoch_sums[:] = T(-0.0)
         for start in range(0, epoch_rows, batch_size):
-            stop = min(start + batch_size, epoch_rows)
-            rows = order[start:stop]
-            Xb, yb = X[rows], y[rows]
-            count = T(stop - start)
-            w = theta[:d]
-            S, q = batch_sums(Xb, yb, w, theta[d], None if weights is None else weights[rows], residual_clip)
-            loss, grad = loss_and_gradient(S, w, count, l2)
-            epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
-            # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
-            if not np.isfinite(loss) and residual_clip == 0:
-                losses[epoch] = epoch_loss
-                return epoch + 1, STATUS_DIVERGED
+            rows = order[start : start + batch_size]
+            Xb = X[rows]
+            S, q = batch_sums(Xb, y[rows], theta[:d], theta[d], None if weights is None else weights[rows],
+                              residual_clip)  # fmt: skip
+            sag_direction = None
             if sag:
-                grad = _sag_direction(Xb, q, rows, sag_memory, sag_seen, sag_sum, counters, w, two, two_l2, l2)
-            g = grad[:k]
-            gradient_sum = gradient_sum + g
-            steps += 1
-            if clip_norm > 0:
-                norm = np.sqrt(row_dots(g[None, :], g)[0])
-                if norm > clip_norm:
-                    g = g * (clip_norm / norm)
-            step = counters[0]
-            rate = lr[(step - first_step) * lr_stride]
-            if counters[3]:
-                rate = rate / T(5 ** int(counters[3]))
-            if momentum != 0:
-                if step == 0:
-                    velocity[:k] = g
-                else:
-                    velocity[:k] = momentum * velocity[:k] + g
-                g = g + momentum * velocity[:k] if nesterov else velocity[:k]
-            theta[:k] = theta[:k] - rate * g
-            counters[0] = step + 1
-            if average_start >= 0 and step + 1 > average_start:
-                seen = step + 1 - average_start
-                if seen == 1:
-                    average[:k] = theta[:k]
-                else:
-                    average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
-        losses[epoch] = epoch_loss
-        if not np.isfinite(theta).all():
-            return epoch + 1, STATUS_DIVERGED
-        mean_gradient = gradient_sum / T(steps)
-        grad_norms[epoch] = np.sqrt(row_dots(mean_gradient[None, :], mean_gradient)[0])
-        criterion = losses[epoch]
-        if validation_rows.shape[0]:
+                def sag_direction(grad, Xb=Xb, q=q, rows=rows):  # noqa: E306 - the batch's SAG direction
+                    return _sag_direction(Xb, q, rows, sag_memory, sag_seen, sag_sum, counters, theta[:d], step.two,
+                                          step.two_l2, step.l2)  # fmt: skip
+            # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
+            if not step.take(S, T(rows.shape[0]), rows_per_epoch, theta, velocity, average, counters, epoch_sums,
+                             stop_on_nonfinite=residual_clip == 0, sag_direction=sag_direction):  # fmt: skip
+                losses[epoch] = epoch_sums[0]
+                return epoch + 1, STATUS_DIVERGED
+        if segment:
+            return 0, STATUS_RAN_ALL
+
+        def validation_score():
+            if not validation_rows.shape[0]:
+                return None
             S, _ = batch_sums(X[validation_rows], y[validation_rows], theta[:d], theta[d],
                               None if weights is None else weights[validation_rows])  # fmt: skip
-            scores[epoch] = 1.0 - float(S[d + 1] / T(validation_rows.shape[0])) * validation_scale
-            criterion = -scores[epoch]
-        status = _after_epoch(losses[epoch], grad_norms[epoch], criterion, float(rate), counters, loss_state,
-                              tol, n_iter_no_change, adaptive, gtol, growth_limit)  # fmt: skip
+            return 1.0 - float(S[d + 1] / T(validation_rows.shape[0])) * validation_scale
+
+        steps = -(-epoch_rows // batch_size)
+        losses[epoch], grad_norms[epoch], score, status = finish_epoch(
+            epoch_sums, steps, theta, step.moving, step.rate, counters, loss_state, validation_score, tol=tol,
+            n_iter_no_change=n_iter_no_change, adaptive=adaptive, gtol=gtol, growth_limit=growth_limit,
+        )  # fmt: skip
+        if score is not None:
+            scores[epoch] = score
         if status != STATUS_RAN_ALL:
             return epoch + 1, status
     return n_epochs, STATUS_RAN_ALL
+
+
+class Step:
+    """One step of a fit from the canonical sums of its batch (``docs/reduction-order.md``, section 3),
+    shared by the reference's epochs and by the fits on chunked data, whose batch sums come in parts."""
+
+    def __init__(self, T, d, momentum, nesterov, l2, fit_intercept, average_start, clip_norm, lr, lr_stride,
+                 first_step):  # fmt: skip
+        self.T, self.d = T, d
+        self.two = T(2)
+        self.momentum, self.l2, self.clip_norm = T(momentum), T(l2), T(clip_norm)
+        self.two_l2 = self.two * self.l2
+        self.nesterov, self.average_start = nesterov, average_start
+        self.moving = d + 1 if fit_intercept else d  # coordinates of theta that move
+        self.lr, self.lr_stride, self.first_step = lr, lr_stride, first_step
+        self.rate = T(0)
+
+    def take(self, S, count, rows_per_epoch, theta, velocity, average, counters, epoch_sums, *, stop_on_nonfinite,
+             sag_direction=None) -> bool:  # fmt: skip
+        """Add the batch's share to the epoch loss, step; False (no step) when its loss is not finite."""
+        T, d, k = self.T, self.d, self.moving
+        loss, grad = loss_and_gradient(S, theta[:d], count, self.l2)
+        epoch_sums[0] = epoch_sums[0] + loss * (count / rows_per_epoch)
+        if not np.isfinite(loss) and stop_on_nonfinite:
+            return False
+        if sag_direction is not None:
+            grad = sag_direction(grad)
+        g = grad[:k]
+        epoch_sums[1 : k + 1] = epoch_sums[1 : k + 1] + g
+        if self.clip_norm > 0:
+            norm = np.sqrt(row_dots(g[None, :], g)[0])
+            if norm > self.clip_norm:
+                g = g * (self.clip_norm / norm)
+        step = counters[0]
+        self.rate = step_rate(self.lr[(step - self.first_step) * self.lr_stride], counters[3], T)
+        momentum = self.momentum
+        if momentum != 0:
+            if step == 0:
+                velocity[:k] = g
+            else:
+                velocity[:k] = momentum * velocity[:k] + g
+            g = g + momentum * velocity[:k] if self.nesterov else velocity[:k]
+        theta[:k] = theta[:k] - self.rate * g
+        counters[0] = step + 1
+        if self.average_start >= 0 and step + 1 > self.average_start:
+            seen = step + 1 - self.average_start
+            if seen == 1:
+                average[:k] = theta[:k]
+            else:
+                average[:k] = average[:k] + (theta[:k] - average[:k]) / T(seen)
+        return True
+
+
+def step_rate(rate, divisions, T):
+    """The rate of a step after the adaptive schedule divided it by 5 ``divisions`` times."""
+    return rate / T(5 ** int(divisions)) if divisions else T(rate)
+
+
+def finish_epoch(epoch_sums, steps, theta, moving, rate, counters, loss_state, validation_score=None, *, tol,
+                 n_iter_no_change, adaptive, gtol, growth_limit):  # fmt: skip
+    """End an epoch: ``(loss, grad_norm, validation score or None, status)`` and the stopping rules.
+
+    ``epoch_sums`` holds the epoch loss and the sums of its ``steps`` step gradients; ``rate`` is the
+    last step's rate.  ``validation_score()`` (optional) gives the R^2 on held-out rows.
+    """
+    T = theta.dtype.type
+    loss = float(epoch_sums[0])
+    if not np.isfinite(theta).all():
+        return loss, np.nan, None, STATUS_DIVERGED
+    mean_gradient = epoch_sums[1 : moving + 1] / T(steps)
+    grad_norm = float(np.sqrt(row_dots(mean_gradient[None, :], mean_gradient)[0]))
+    criterion = loss
+    score = validation_score() if validation_score is not None else None
+    if score is not None:
+        criterion = -score
+    status = _after_epoch(loss, grad_norm, criterion, float(rate), counters, loss_state, tol, n_iter_no_change,
+                          adaptive, gtol, growth_limit)  # fmt: skip
+    return loss, grad_norm, score, status
 
 
 def _after_epoch(epoch_loss, grad_norm, criterion, rate, counters, loss_state, tol, n_iter_no_change, adaptive,
