@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._chunked import ChunkedData, ChunkedEpochs, chunked_shuffle_order
 from ._reference import (
     STATUS_CONVERGED,
     STATUS_DIVERGED,
@@ -111,6 +112,7 @@ class Plan:
     shuffle: bool = True
     residual_clip: float = 0.0  # scikit-learn's 1e12 bound on the loss derivative; 0: none
     n_threads: int = 1
+    chunks: tuple[int, ...] | None = None  # chunk sizes of the chunked shuffle; None: shuffle all rows
 
 
 @dataclass(frozen=True)
@@ -179,15 +181,20 @@ def run(
     verbose: int = 0,
 ) -> Outcome:
     """Run up to ``max_iter`` epochs of ``plan`` on ``module`` (a backend), in as few native calls
-    as the shuffles, the rates, the callback and the progress bar allow."""
+    as the shuffles, the rates, the callback and the progress bar allow.
+
+    ``X`` is an array, or a ``_chunked.ChunkedData`` (y and the weights are then inside it): its
+    epochs run chunk by chunk, one epoch per call.
+    """
+    chunked = isinstance(X, ChunkedData)
     T = X.dtype.type
-    n = X.shape[0]
+    n = X.n if chunked else X.shape[0]
     epoch_rows = n if train_rows is None else train_rows.shape[0]
     batch = min(plan.batch_size, epoch_rows)
     steps_per_epoch = -(-epoch_rows // batch)
     shuffled = plan.shuffle and epoch_rows > 1
     validation = np.empty(0, np.int64) if validation_rows is None else validation_rows
-    validation_scale = _validation_scale(y, weights, validation)
+    validation_scale = 1.0 if chunked else _validation_scale(y, weights, validation)
 
     losses = np.empty(max_iter, dtype=np.float64)
     grad_norms = np.empty(max_iter, dtype=np.float64)
@@ -197,8 +204,27 @@ def run(
         per_call = min(per_call, max(1, ORDER_BUDGET // epoch_rows))
     if callback is not None:
         per_call = min(per_call, callback_every)
-    if verbose:
+    if verbose or chunked:
         per_call = 1
+    if chunked:
+        advance = ChunkedEpochs(module, X, state, plan, rates, rng)
+    else:
+
+        def advance(n_epochs, losses, grad_norms, scores):
+            lr, stride = rates.chunk(int(state.counters[0]), n_epochs * steps_per_epoch)
+            orders = _orders(rng, n, train_rows, n_epochs, shuffled, plan.sag, plan.chunks)
+            return module.run_epochs(
+                X, y, weights,
+                state.theta, state.velocity, state.average, state.sag_memory, state.sag_seen, state.sag_sum,
+                state.counters, state.loss_state, orders, validation, lr, stride,
+                losses, grad_norms, scores, state.epoch_sums,
+                n_epochs=n_epochs, batch_size=batch, momentum=T(plan.momentum), nesterov=plan.nesterov,
+                l2=T(plan.l2), fit_intercept=plan.fit_intercept, average_start=plan.average_start, sag=plan.sag,
+                tol=plan.tol, n_iter_no_change=plan.n_iter_no_change, clip_norm=T(plan.clip_norm),
+                adaptive=plan.adaptive, gtol=plan.gtol, growth_limit=plan.growth_limit,
+                validation_scale=validation_scale, residual_clip=T(plan.residual_clip), n_threads=plan.n_threads,
+            )  # fmt: skip
+
     bar = _progress_bar(max_iter) if progress else None
     started = time.perf_counter()
 
@@ -213,19 +239,7 @@ def run(
             next_call *= 2
             if rates.per_step is not None:
                 n_epochs = min(n_epochs, max(1, RATE_BUDGET // steps_per_epoch))
-            lr, stride = rates.chunk(int(state.counters[0]), n_epochs * steps_per_epoch)
-            orders = _orders(rng, n, train_rows, n_epochs, shuffled, plan.sag)
-            ran, status = module.run_epochs(
-                X, y, weights,
-                state.theta, state.velocity, state.average, state.sag_memory, state.sag_seen, state.sag_sum,
-                state.counters, state.loss_state, orders, validation, lr, stride,
-                losses[done:], grad_norms[done:], scores[done:], state.epoch_sums,
-                n_epochs=n_epochs, batch_size=batch, momentum=T(plan.momentum), nesterov=plan.nesterov,
-                l2=T(plan.l2), fit_intercept=plan.fit_intercept, average_start=plan.average_start, sag=plan.sag,
-                tol=plan.tol, n_iter_no_change=plan.n_iter_no_change, clip_norm=T(plan.clip_norm),
-                adaptive=plan.adaptive, gtol=plan.gtol, growth_limit=plan.growth_limit,
-                validation_scale=validation_scale, residual_clip=T(plan.residual_clip), n_threads=plan.n_threads,
-            )  # fmt: skip
+            ran, status = advance(n_epochs, losses[done:], grad_norms[done:], scores[done:])
             done += int(ran)
             if bar is not None:
                 bar.update(int(ran))
@@ -247,16 +261,20 @@ def run(
     )
 
 
-def _orders(rng, n, train_rows, n_epochs, shuffled, sag):
+def _orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None):
     """Row orders, one per epoch: SGD visits every row once; SAG draws rows with replacement, as
     published (with a fresh permutation per epoch its stale gradients oscillate at rates that
-    sampling with replacement tolerates).  No shuffle: one fixed order, or none (rows 0..n-1)."""
+    sampling with replacement tolerates).  No shuffle: one fixed order, or none (rows 0..n-1).
+    With ``chunks``, the chunked shuffle of the data larger than memory (``_chunked.chunked_shuffle``)."""
     if not shuffled:
         return np.empty((0, n), np.int64) if train_rows is None else train_rows[None, :]
     epoch_rows = n if train_rows is None else train_rows.shape[0]
     orders = np.empty((n_epochs, epoch_rows), dtype=np.int64)
     for row in orders:
-        row[:] = rng.integers(0, epoch_rows, size=epoch_rows) if sag else rng.permutation(epoch_rows)
+        if chunks is not None:
+            row[:] = chunked_shuffle_order(rng, chunks)
+        else:
+            row[:] = rng.integers(0, epoch_rows, size=epoch_rows) if sag else rng.permutation(epoch_rows)
         if train_rows is not None:
             row[:] = train_rows[row]
     return orders

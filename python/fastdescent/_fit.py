@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _backends
+from ._chunked import ChunkedData, chunk_sizes, default_chunk_rows, is_chunked_input, is_dask_array
 from ._engine import DivergenceError, EpochInfo, Plan, Rates, State, run, split_validation
 from ._reference import LOSS_GROWTH_LIMIT, STATUS_DIVERGED
 from ._validation import as_data, as_float_array, integer, real_scalar, thread_count
@@ -59,7 +60,7 @@ def fit_linear(
     max_iter: int = 100,
     tol: float | None = None,
     n_iter_no_change: int = 1,
-    shuffle: bool = True,
+    shuffle: bool | str = True,
     random_state=None,
     coef_init=None,
     intercept_init: float = 0.0,
@@ -73,6 +74,7 @@ def fit_linear(
     progress: bool = False,
     verbose: int = 0,
     n_threads: int | None = None,
+    chunk_rows=None,
     backend: str = "auto",
 ) -> FitResult:
     """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
@@ -86,6 +88,15 @@ def fit_linear(
         None is full-batch gradient descent; an integer is minibatch SGD over a fresh seeded shuffle
         of the rows each epoch (``shuffle=False`` keeps their order).  A batch larger than n is n.
         An epoch is n rows, split into ceil(n / batch_size) steps.
+    shuffle : bool or "chunked"
+        True: a fresh permutation of all rows each epoch.  "chunked": the chunked shuffle of data
+        larger than memory: the chunks (``chunk_rows``) in a seeded order, then the rows of each chunk
+        in a seeded order; a Dask array is always shuffled so (``docs/larger-than-memory.md``).
+        The two agree bit for bit for the same chunks, in memory, on a memory map or on Dask.
+    chunk_rows : int, sequence of ints or None
+        The chunks of the chunked shuffle and of a memory map's reading (an int: all chunks that
+        size but the last; a sequence: each size).  None: a Dask array's own chunks, else about
+        64 MiB of X per chunk.  Full-batch descent rechunks to ``256 * 2**k`` rows (same bits).
     momentum, nesterov : float, bool
         Heavy-ball momentum as torch.optim.SGD defines it: ``v <- momentum * v + g`` (the first step
         sets ``v = g``), then ``theta <- theta - lr * v``; with ``nesterov=True`` the step is
@@ -126,7 +137,8 @@ def fit_linear(
     progress, verbose : bool, int
         A tqdm progress bar (``pip install fastdescent[progress]``); scikit-learn-style lines per epoch.
     n_threads : int or None
-        Threads for the sums over rows on the C++ backend (None: every core this process may use).
+        Threads for the sums over rows on the C++ backend (None: every core this process may use;
+        for a Dask array, one per task: Dask runs the chunks in parallel).
         The result is the same bit for bit for any thread count.
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend returns the same bits; see :func:`fastdescent.available_backends`.
@@ -139,14 +151,28 @@ def fit_linear(
         A smaller learning rate (or ``clip_norm``) usually helps.
     """
     name, module = _backends.resolve(backend)
-    X, y = as_data(X, y)
-    dtype = X.dtype
-    T = dtype.type
-    n, d = X.shape
-    weights = as_sample_weight(sample_weight, n, dtype)
-
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    shuffle = shuffle_mode(shuffle)
+    data = None
+    if uses_chunks(X, batch_size, shuffle):
+        if method == "sag":
+            raise ValueError("method='sag' draws rows from all of X at random; it is not available for a Dask array "
+                             "or a memory map read in chunks (use method='sgd')")
+        if early_stopping:
+            raise ValueError("early_stopping holds out random rows of X; it is not available for a Dask array or "
+                             "a memory map read in chunks")
+        full_batch = batch_size is None or integer(batch_size, "batch_size", low=1) >= X.shape[0]
+        data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=chunk_rows, full_batch=full_batch,
+                                       n_threads=n_threads)  # fmt: skip
+        dtype, (n, d) = data.dtype, (data.n, data.d)
+        X, y, weights = data, None, np.empty(0, dtype)
+    else:
+        X, y = as_data(X, y)
+        dtype, (n, d) = X.dtype, X.shape
+        weights = as_sample_weight(sample_weight, n, dtype)
+    T = dtype.type
+
     momentum = real_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     if nesterov and momentum == 0:
         raise ValueError("nesterov=True needs momentum > 0 (momentum is in [0, 1))")
@@ -177,6 +203,7 @@ def fit_linear(
         growth_limit=LOSS_GROWTH_LIMIT,
         shuffle=batch_size is not None and bool(shuffle),
         n_threads=thread_count(n_threads),
+        chunks=chunk_sizes(n, chunk_rows or default_chunk_rows(d, dtype)) if shuffle == "chunked" else None,
     )
     rates = learning_rates(lr, dtype, max_iter * -(-epoch_rows // batch))
 
@@ -222,6 +249,24 @@ def fit_linear(
         grad_norm_history=outcome.grad_norms,
         validation_scores=outcome.scores,
     )
+
+
+def shuffle_mode(shuffle) -> bool | str:
+    if isinstance(shuffle, str):
+        if shuffle != "chunked":
+            raise ValueError(f'shuffle must be True, False or "chunked"; got {shuffle!r}')
+        return shuffle
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f'shuffle must be True, False or "chunked"; got {shuffle!r}')
+    return bool(shuffle)
+
+
+def uses_chunks(X, batch_size, shuffle) -> bool:
+    """Whether a fit reads X chunk by chunk: always for a Dask array; for a memory map unless its
+    rows are shuffled all together (minibatch SGD with shuffle=True reads them at random)."""
+    if is_dask_array(X):
+        return True
+    return is_chunked_input(X) and (batch_size is None or shuffle is not True)
 
 
 def raise_if_diverged(outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:
