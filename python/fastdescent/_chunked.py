@@ -228,6 +228,7 @@ class DaskChunks:
             arrays.append(weights.rechunk((self.sizes,)))
         if persist:
             arrays = list(dask.persist(*arrays))
+        self._arrays = arrays  # holding the persisted arrays keeps their chunks alive on a cluster
         self._delayed = dask.delayed
         self._compute = dask.compute
         blocks = [array.to_delayed().ravel() for array in arrays]
@@ -295,8 +296,9 @@ class ChunkedData:
         return self.chunks.sizes
 
     @classmethod
-    def from_arrays(cls, X, y, sample_weight, *, chunk_rows, full_batch: bool, n_threads) -> ChunkedData:
-        dtype = working_dtype(X, "X")
+    def from_arrays(cls, X, y, sample_weight, *, chunk_rows, full_batch: bool, n_threads, dtype=None) -> ChunkedData:
+        """``dtype``: the working dtype if not X's own (a partial_fit continuing a fit of another dtype)."""
+        dtype = working_dtype(X, "X") if dtype is None else np.dtype(dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}")
         if is_dask_array(X) and any(math.isnan(size) for size in X.shape):

@@ -23,8 +23,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _backends
+from ._chunked import ChunkedData, chunk_sizes, default_chunk_rows, is_dask_array
 from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
-from ._fit import _generator
+from ._fit import _generator, shuffle_mode, uses_chunks
 from ._reference import STATUS_DIVERGED
 from ._validation import integer, real_scalar, thread_count
 from .schedules import Schedule
@@ -58,6 +59,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     n_threads : int or None
         Threads for the sums over rows on the C++ backend (None: all this process may use); the
         bits do not depend on it.  Batches of fewer than a few thousand rows run on one thread.
+    shuffle, chunk_rows : bool or "chunked", int or None
+        X may be a Dask array (``fit``, ``partial_fit`` and ``predict``) or a memory map: see
+        :func:`fastdescent.fit_linear` for the chunked shuffle that a Dask array always uses.
 
     Attributes
     ----------
@@ -96,6 +100,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         solver="sgd",
         backend="auto",
         n_threads=None,
+        chunk_rows=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -122,6 +127,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.solver = solver
         self.backend = backend
         self.n_threads = n_threads
+        self.chunk_rows = chunk_rows
 
     # -- scikit-learn's API ------------------------------------------------------------------
 
@@ -160,12 +166,18 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         else:
             self._state.restart_tol()
             if self.solver == "sag":
-                self._state = State.start(self._state.theta, X.shape[0], sag=True)
+                self._state = State.start(self._state.theta, X.shape[0], sag=True)  # never chunked data
         self._epochs(X, y, weights, 1, allow_validation=False)
         return self
 
     def predict(self, X):
         check_is_fitted(self)
+        if is_dask_array(X):
+            if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has shape {X.shape}; this model was fitted with {self.n_features_in_} features")
+            coef, intercept = self.coef_, self.intercept_
+            return X.map_blocks(lambda block: block @ coef.astype(block.dtype, copy=False) + intercept.astype(
+                block.dtype, copy=False), drop_axis=1, dtype=np.result_type(X.dtype, np.float32))
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype, copy=False)
 
@@ -219,6 +231,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         _backends.resolve(self.backend)
 
     def _validate(self, X, y, sample_weight, reset: bool):
+        if uses_chunks(X, self.batch_size, shuffle_mode(self.shuffle)):
+            return self._chunked_data(X, y, sample_weight, reset), None, np.empty(0)
         X, y = validate_data(
             self, X, y, accept_sparse=False, dtype=[np.float64, np.float32], order="C", y_numeric=True, reset=reset
         )
@@ -233,8 +247,26 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError("sample_weight must be >= 0")
         return X, y, weights
 
+    def _chunked_data(self, X, y, sample_weight, reset: bool) -> ChunkedData:
+        if self.solver == "sag" or self.early_stopping:
+            raise ValueError(
+                "solver='sag' and early_stopping need random access to all rows; they are not available for "
+                "a Dask array or a memory map read in chunks"
+            )
+        data = ChunkedData.from_arrays(
+            X, y, sample_weight, chunk_rows=self.chunk_rows, full_batch=self.batch_size is None,
+            n_threads=self.n_threads, dtype=None if reset else self._state.theta.dtype,
+        )  # fmt: skip
+        if reset:
+            self.n_features_in_ = data.d
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif data.d != self.n_features_in_:
+            raise ValueError(f"X has {data.d} features, but SGDRegressor is expecting {self.n_features_in_} features")
+        return data
+
     def _start(self, X, coef_init, intercept_init) -> None:
-        n, d = X.shape
+        n, d = (X.n, X.d) if isinstance(X, ChunkedData) else X.shape
         theta = np.zeros(d + 1, dtype=X.dtype)
         if coef_init is not None:
             coef = np.asarray(coef_init, dtype=X.dtype).reshape(-1)
@@ -256,7 +288,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _epochs(self, X, y, weights, max_iter: int, allow_validation: bool):
         name, module = _backends.resolve(self.backend)
-        n = X.shape[0]
+        chunked = isinstance(X, ChunkedData)
+        n = X.n if chunked else X.shape[0]
         train_rows = validation_rows = None
         if allow_validation and self.early_stopping:
             train_rows, validation_rows = split_validation(self._rng, n, self.validation_fraction)
@@ -278,6 +311,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             shuffle=bool(self.shuffle),
             residual_clip=MAX_DLOSS,
             n_threads=thread_count(self.n_threads),
+            chunks=None if chunked or self.shuffle != "chunked" else chunk_sizes(
+                n, self.chunk_rows or default_chunk_rows(X.shape[1], X.dtype)),
         )
         outcome = run(
             module, X, y, weights, self._state, plan, max_iter=max_iter,
