@@ -1,0 +1,273 @@
+"""Data larger than memory: Dask arrays (threads and a LocalCluster of worker processes) and memory
+maps give the bits of the in-memory fit of the same data (docs/larger-than-memory.md)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastdescent
+from fastdescent._chunked import aligned_chunk_rows, chunked_shuffle_order
+
+from helpers import assert_same_bits, make_data
+
+da = pytest.importorskip("dask.array")
+
+# Chunk layouts: aligned (256 * 2**k rows), not aligned (rechunked for full-batch descent), uneven.
+CHUNKINGS = [1024, 700, (1500, 300, 1100, 100)]
+N_ROWS = 3000
+METHODS = {
+    "gd": {},
+    "gd-momentum": {"momentum": 0.9},
+    "gd-nesterov-averaged": {"momentum": 0.5, "nesterov": True, "average": 2},
+    "sgd": {"batch_size": 32},
+    "sgd-momentum": {"batch_size": 50, "momentum": 0.9},
+    "sgd-averaged": {"batch_size": 64, "average": True, "l2": 0.01},
+    "sgd-in-order": {"batch_size": 100, "shuffle": False},
+}
+
+
+def _data(dtype, seed=0, n=N_ROWS, d=9):
+    X, _, _ = make_data(seed, n, d, dtype, low_exp=-1, high_exp=1)
+    y = (X @ np.arange(1, d + 1, dtype=dtype) + dtype(3)).astype(dtype)
+    return X, y
+
+
+def _dask(X, y, chunking):
+    rows = chunking if isinstance(chunking, tuple) else chunking
+    return da.from_array(X, chunks=(rows, X.shape[1])), da.from_array(y, chunks=(rows,))
+
+
+def _in_memory(X, y, chunking, backend, **options):
+    """The reference fit: in memory, with the chunked shuffle over the Dask array's chunks."""
+    chunks = da.from_array(y, chunks=(chunking,)).chunks[0]
+    if options.get("batch_size") is not None and options.get("shuffle", True):
+        options = {**options, "shuffle": "chunked", "chunk_rows": chunks}
+    return fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=7, backend=backend, **options)
+
+
+def _assert_same_fit(result, expected):
+    assert_same_bits(result.coef, expected.coef, "coef")
+    assert_same_bits(result.intercept, expected.intercept, "intercept")
+    assert_same_bits(result.loss_history, expected.loss_history, "loss_history")
+    assert_same_bits(result.grad_norm_history, expected.grad_norm_history, "grad_norm_history")
+    assert (result.n_iter, result.n_steps) == (expected.n_iter, expected.n_steps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunking", CHUNKINGS, ids=str)
+@pytest.mark.parametrize("method", METHODS)
+def test_dask_fit_equals_in_memory_fit(backend, dtype, chunking, method):
+    X, y = _data(dtype)
+    options = METHODS[method]
+    Xd, yd = _dask(X, y, chunking)
+    result = fastdescent.fit_linear(Xd, yd, lr=0.01, max_iter=3, random_state=7, backend=backend, **options)
+    _assert_same_fit(result, _in_memory(X, y, chunking, backend, **options))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dask_loss_grad_equals_in_memory(backend, dtype):
+    X, y = _data(dtype, d=17)
+    w = np.linspace(-1, 1, 17)
+    weights = np.random.default_rng(1).random(N_ROWS)
+    expected = fastdescent.mse_loss_grad(X, y, w, 0.5, l2=0.1, sample_weight=weights, backend=backend)
+    for chunking in CHUNKINGS:
+        Xd, yd = _dask(X, y, chunking)
+        got = fastdescent.mse_loss_grad(Xd, yd, w, 0.5, l2=0.1, sample_weight=weights, backend=backend)
+        for a, b, what in zip(got, expected, ("loss", "grad_w", "grad_b")):
+            assert_same_bits(a, b, f"{what}, chunks {chunking}")
+
+
+def test_sample_weight_and_tol_on_dask():
+    X, y = _data(np.float64)
+    weights = np.random.default_rng(2).random(N_ROWS)
+    options = dict(sample_weight=weights, tol=1e-3, n_iter_no_change=2, max_iter=50, lr=0.01, random_state=3)
+    for batch_size in (None, 16):
+        Xd, yd = _dask(X, y, 700)
+        got = fastdescent.fit_linear(Xd, yd, batch_size=batch_size, **options)
+        extra = {} if batch_size is None else {"shuffle": "chunked", "chunk_rows": 700}
+        expected = fastdescent.fit_linear(X, y, batch_size=batch_size, **options, **extra)
+        _assert_same_fit(got, expected)
+        assert got.stop_reason == expected.stop_reason
+
+
+def test_chunked_shuffle_is_chunk_order_then_rows_within_chunks():
+    sizes = (4, 3, 5)
+    order = chunked_shuffle_order(np.random.default_rng(11), sizes)
+    rng = np.random.default_rng(11)
+    starts = np.cumsum((0,) + sizes[:-1])
+    expected = [starts[c] + rng.permutation(sizes[c]) for c in rng.permutation(3)]
+    np.testing.assert_array_equal(order, np.concatenate(expected))
+    assert sorted(order.tolist()) == list(range(12))
+
+
+def test_aligned_chunk_rows():
+    assert [aligned_chunk_rows(r) for r in (1, 256, 300, 511, 512, 700, 1024, 5000)] == [
+        256, 256, 256, 256, 512, 512, 1024, 4096,
+    ]  # fmt: skip
+
+
+def test_memmap_fits_equal_in_memory_fits(tmp_path, backend):
+    X, y = _data(np.float32, n=2500)
+    path = tmp_path / "X.f32"
+    X.tofile(path)
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+    for options in ({"momentum": 0.9}, {"batch_size": 16, "shuffle": "chunked", "chunk_rows": 600},
+                    {"batch_size": 16, "shuffle": False, "chunk_rows": 600}):  # fmt: skip
+        expected = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=5, backend=backend, **options)
+        got = fastdescent.fit_linear(mapped, y, lr=0.01, max_iter=3, random_state=5, backend=backend, **options)
+        _assert_same_fit(got, expected)
+    w = np.ones(9)
+    for a, b in zip(fastdescent.mse_loss_grad(mapped, y, w, backend=backend),
+                    fastdescent.mse_loss_grad(X, y, w, backend=backend)):  # fmt: skip
+        assert_same_bits(a, b)
+
+
+def test_sgd_regressor_on_dask():
+    pytest.importorskip("sklearn")
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 700)
+    model = fastdescent.SGDRegressor(max_iter=4, tol=None, random_state=0, batch_size=8, momentum=0.5).fit(Xd, yd)
+    reference = fastdescent.SGDRegressor(max_iter=4, tol=None, random_state=0, batch_size=8, momentum=0.5,
+                                         shuffle="chunked", chunk_rows=700).fit(X, y)  # fmt: skip
+    assert_same_bits(model.coef_, reference.coef_)
+    assert_same_bits(model.intercept_, reference.intercept_)
+    assert model.n_features_in_ == 9 and model.t_ == reference.t_
+    prediction = model.predict(Xd)
+    assert isinstance(prediction, da.Array)
+    np.testing.assert_allclose(prediction.compute(), model.predict(X))
+    model.partial_fit(Xd, yd)
+    reference.partial_fit(X, y)
+    assert_same_bits(model.coef_, reference.coef_)
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        yield client
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["gd", "gd-momentum", "sgd-momentum", "sgd-averaged"])
+def test_local_cluster_of_worker_processes(cluster_client, dtype, method):
+    X, y = _data(dtype)
+    options = METHODS[method]
+    for chunking in (1024, 700):
+        Xd, yd = _dask(X, y, chunking)
+        result = fastdescent.fit_linear(Xd, yd, lr=0.01, max_iter=3, random_state=7, **options)
+        _assert_same_fit(result, _in_memory(X, y, chunking, "auto", **options))
+    assert len(cluster_client.scheduler_info()["workers"]) == 2
+
+
+def test_dask_ml_incremental_calls_partial_fit_per_block(cluster_client):
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 1000)
+    wrapped = wrappers.Incremental(fastdescent.SGDRegressor(random_state=0, tol=None), shuffle_blocks=False)
+    wrapped.fit(Xd, yd)
+    expected = fastdescent.SGDRegressor(random_state=0, tol=None)
+    for start in range(0, N_ROWS, 1000):
+        expected.partial_fit(X[start : start + 1000], y[start : start + 1000])
+    assert_same_bits(wrapped.estimator_.coef_, expected.coef_)
+    assert wrapped.estimator_.score(X, y) > 0.99
+
+
+# -- bad input -------------------------------------------------------------------------------------
+
+
+def test_nan_in_a_dask_chunk_is_named():
+    X, y = _data(np.float64)
+    X[2100, 3] = np.nan
+    Xd, yd = _dask(X, y, 1024)
+    with pytest.raises(ValueError, match=r"X\[2048:3000\] contains NaN or infinity at index \(52, 3\)"):
+        fastdescent.fit_linear(Xd, yd)
+    with pytest.raises(ValueError, match="contains NaN"):
+        fastdescent.fit_linear(Xd, yd, batch_size=10, shuffle=False)
+    y[5] = np.inf
+    with pytest.raises(ValueError, match=r"y\[0:1024\] contains NaN or infinity"):
+        fastdescent.fit_linear(da.from_array(X[:1024]), y[:1024])
+
+
+def test_bad_dask_input_is_refused():
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 1000)
+    with pytest.raises(ValueError, match="y has 2999 values but X has 3000 rows"):
+        fastdescent.fit_linear(Xd, yd[:-1])
+    with pytest.raises(ValueError, match="method='sag'"):
+        fastdescent.fit_linear(Xd, yd, batch_size=10, method="sag")
+    with pytest.raises(ValueError, match="early_stopping"):
+        fastdescent.fit_linear(Xd, yd, batch_size=10, early_stopping=True)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        fastdescent.fit_linear(Xd[Xd[:, 0] > 0], yd[Xd[:, 0] > 0])
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        fastdescent.fit_linear(Xd.astype(complex), yd)
+    with pytest.raises(ValueError, match="X must be a 2-D array"):
+        fastdescent.fit_linear(Xd[:, 0], yd)
+    with pytest.raises(ValueError, match="shuffle must be"):
+        fastdescent.fit_linear(X, y, batch_size=10, shuffle="rows")
+    with pytest.raises(ValueError, match="chunk_rows .* covers 10 rows but X has 3000"):
+        fastdescent.fit_linear(X, y, batch_size=10, shuffle="chunked", chunk_rows=(5, 5))
+
+
+def test_dask_divergence_is_reported():
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 1000)
+    for batch_size in (None, 8):
+        with pytest.raises(fastdescent.DivergenceError):
+            fastdescent.fit_linear(Xd, yd, lr=100.0, batch_size=batch_size, max_iter=20)
+
+
+# -- memory: a memory map several times larger than the memory the process may use --------------------
+
+MEMORY_BUDGET = 512 << 20
+FILE_BYTES = 2 << 30
+
+_BOUNDED_MEMORY_FIT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    import fastdescent
+
+    path, rows, features, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    X = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, features))
+    y = np.ones(rows, dtype=np.float32)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+    gd = fastdescent.fit_linear(X, y, lr=0.1, max_iter=2)
+    sgd = fastdescent.fit_linear(X, y, lr=0.1, max_iter=1, batch_size=4096, shuffle="chunked", random_state=0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+    print(before, peak, gd.loss_history[-1], sgd.loss_history[-1])
+    assert peak < budget, f"peak RSS {peak >> 20} MiB over the budget of {budget >> 20} MiB"
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS of a memory map is measured on Linux")
+def test_memmap_larger_than_the_memory_budget(tmp_path):
+    if shutil.disk_usage(tmp_path).free < FILE_BYTES + (1 << 30):
+        pytest.skip(f"needs {FILE_BYTES >> 30} GiB of free disk for the memory-mapped file")
+    features = 64
+    rows = FILE_BYTES // (4 * features)
+    path = tmp_path / "big.f32"
+    block = np.random.default_rng(0).standard_normal((1 << 16, features), dtype=np.float32)
+    with open(path, "wb") as file:
+        for _ in range(rows // block.shape[0]):
+            file.write(block.tobytes())
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _BOUNDED_MEMORY_FIT, str(path), str(rows), str(features), str(MEMORY_BUDGET)],
+            capture_output=True, text=True, timeout=600, env={**os.environ, "FASTDESCENT_BACKEND": "auto"},
+        )  # fmt: skip
+    finally:
+        path.unlink()
+    assert done.returncode == 0, done.stderr[-3000:]
+    before, peak, *losses = done.stdout.split()
+    assert all(np.isfinite(float(loss)) for loss in losses)
+    assert int(peak) < MEMORY_BUDGET
