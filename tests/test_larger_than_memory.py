@@ -271,3 +271,17 @@ def test_memmap_larger_than_the_memory_budget(tmp_path):
     before, peak, *losses = done.stdout.split()
     assert all(np.isfinite(float(loss)) for loss in losses)
     assert int(peak) < MEMORY_BUDGET
+
+
+@pytest.mark.slow
+def test_bench_dask_quick_runs(tmp_path, capsys):
+    """The plumbing of ``bench --dask`` (figures belong in docs/benchmarks.md, not in tests)."""
+    pytest.importorskip("distributed")
+    import json
+
+    from fastdescent.__main__ import main
+
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--dask", "--quick", "--json", str(path)]) == 0
+    names = {row["name"] for row in json.loads(path.read_text())["rows"]}
+    assert {"memory map, chunk by chunk", "Dask, threads scheduler", "Dask, LocalCluster 2 processes"} <= names

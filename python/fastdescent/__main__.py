@@ -23,12 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--quick", action="store_true", help="small sizes: a run of seconds")
     bench.add_argument("--json", metavar="PATH", help="write every figure to this JSON file")
     bench.add_argument("--plot", metavar="PATH", help="draw a bar chart to this PNG (needs matplotlib)")
+    bench.add_argument("--dask", action="store_true",
+                       help="time one fit in memory, on a memory map and on Dask (threads, 2 worker processes) "
+                            "instead (needs fastdescent[dask])")  # fmt: skip
     args = parser.parse_args(argv)
 
     if args.command == "bench":
         from ._bench import run as run_bench
 
-        run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot)
+        run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot, dask=args.dask)
         return 0
 
     if args.command == "demo":

@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -308,6 +309,62 @@ def scaling(report: Report, quick: bool, repeats: int) -> None:
         report.scaling.append({"n": n, "d": d, "seconds_per_epoch": seconds / 10, "ns_per_value": seconds / 10 / (n * d) * 1e9})
 
 
+def dask_workload(report: Report, quick: bool, repeats: int) -> None:
+    """The cost of going out of core: seconds per epoch of the same fit in memory, on a memory map,
+    on Dask's threads and on a LocalCluster of 2 worker processes (data persisted on the workers).
+
+    Epoch time = (time of a 1 + k epoch fit - time of a 1 epoch fit) / k: set-up (rechunking,
+    persisting, starting tasks) is left out of it and shown on its own.
+    """
+    import tempfile
+
+    import dask
+    import dask.array as da
+    import distributed
+
+    n, d, chunk, extra = (131_072, 32, 16_384, 2) if quick else (1_048_576, 32, 131_072, 4)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    backend = report.machine["backends"][0]
+    fits = {
+        f"W4 full-batch GD float64 n={n} d={d}, chunks of {chunk} rows, s/epoch": dict(lr=0.01),
+        f"W4 minibatch SGD batch 256, chunked shuffle, n={n} d={d}, s/epoch": dict(lr=0.001, batch_size=256,
+                                                                               shuffle="chunked", chunk_rows=chunk),
+    }  # fmt: skip
+
+    def per_epoch(data, target, options):
+        def fit(epochs):
+            return lambda: fit_linear(data, target, max_iter=epochs, random_state=0, backend=backend, **options)
+
+        one = _median_time(fit(1), repeats)
+        more = _median_time(fit(1 + extra), repeats)
+        epoch = max(more - one, 0.0) / extra
+        return epoch, max(one - epoch, 0.0)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "X.f64")
+        X.tofile(path)
+        mapped = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+        Xd, yd = da.from_array(X, chunks=(chunk, d)), da.from_array(y, chunks=chunk)
+        for name, options in fits.items():
+            seconds, _ = per_epoch(X, y, options)
+            report.rows.append(Row(name, f"in memory ({backend})", seconds, ours=True))
+            seconds, setup = per_epoch(mapped, y, options)
+            report.rows.append(Row(name, "memory map, chunk by chunk", seconds, note=f"set-up {setup:.3f} s"))
+            dask_options = {key: value for key, value in options.items() if key not in ("shuffle", "chunk_rows")}
+            with dask.config.set(scheduler="threads"):
+                seconds, setup = per_epoch(Xd, yd, dask_options)
+            report.rows.append(Row(name, "Dask, threads scheduler", seconds, note=f"set-up {setup:.3f} s"))
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                          silence_logs=40) as cluster, distributed.Client(cluster):  # fmt: skip
+                with warnings.catch_warnings():  # "sending a large graph": the data goes to the workers once
+                    warnings.simplefilter("ignore", UserWarning)
+                    on_workers = dask.persist(Xd, yd)
+                seconds, setup = per_epoch(*on_workers, dask_options)
+            report.rows.append(Row(name, "Dask, LocalCluster 2 processes", seconds, note=f"set-up {setup:.3f} s"))
+
+
 # -- output -----------------------------------------------------------------------------------
 
 
@@ -336,11 +393,13 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print) -> Report:
+def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print,
+        dask: bool = False) -> Report:  # fmt: skip
+    """W1-W3 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
     repeats = 3 if quick else 5
     report = Report(machine=machine())
     print_(f"benchmarking on {report.machine['cpu']} ({'quick' if quick else 'full'} run)...")
-    for workload in (w1, w2, w3, scaling):
+    for workload in (dask_workload,) if dask else (w1, w2, w3, scaling):
         workload(report, quick, repeats)
     print_(format_report(report))
     if json_path:
