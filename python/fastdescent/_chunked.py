@@ -218,7 +218,7 @@ class DaskChunks:
     """Chunks of Dask arrays: each task runs where Dask keeps the chunk (any scheduler, including a
     ``dask.distributed`` cluster); only small arrays (theta, sums, a batch's carried rows) travel."""
 
-    def __init__(self, X, y, weights, sizes, persist: bool):
+    def __init__(self, X, y, weights, sizes, persist: bool, dtype):
         import dask
 
         self.sizes = tuple(sizes)
@@ -226,8 +226,8 @@ class DaskChunks:
         arrays = [X.rechunk((self.sizes, X.shape[1])), y.rechunk((self.sizes,))]
         if weights is not None:
             arrays.append(weights.rechunk((self.sizes,)))
-        if persist:
-            arrays = list(dask.persist(*arrays))
+        if persist:  # converted once, kept on the workers: every epoch reads the same chunks
+            arrays = list(dask.persist(*(array.astype(dtype) for array in arrays)))
         self._arrays = arrays  # holding the persisted arrays keeps their chunks alive on a cluster
         self._delayed = dask.delayed
         self._compute = dask.compute
@@ -317,7 +317,7 @@ class ChunkedData:
         if full_batch and not is_aligned(sizes):
             sizes = chunk_sizes(n, aligned_chunk_rows(max(sizes)))
         if is_dask_array(X):
-            chunks = DaskChunks(X, y, weights, sizes, persist=full_batch)
+            chunks = DaskChunks(X, y, weights, sizes, persist=full_batch, dtype=dtype)
             threads = 1 if n_threads is None else integer(n_threads, "n_threads", low=1)
         else:
             chunks = LocalChunks(X, y, weights, sizes)
