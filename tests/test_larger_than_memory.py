@@ -149,7 +149,7 @@ def test_sgd_regressor_on_dask():
 def cluster_client():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield client
 

@@ -356,7 +356,7 @@ def dask_workload(report: Report, quick: bool, repeats: int) -> None:
             with dask.config.set(scheduler="threads"):
                 seconds, setup = per_epoch(Xd, yd, dask_options)
             report.rows.append(Row(name, "Dask, threads scheduler", seconds, note=f"set-up {setup:.3f} s"))
-            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                           silence_logs=40) as cluster, distributed.Client(cluster):  # fmt: skip
                 with warnings.catch_warnings():  # "sending a large graph": the data goes to the workers once
                     warnings.simplefilter("ignore", UserWarning)
