@@ -381,7 +381,8 @@ def format_report(report: Report) -> str:
         ours = next((row for row in rows if row.ours), None)
         lines += ["", workload, f"  {'':<46} {'median [s]':>11} {'ratio':>8}"]
         for row in rows:
-            ratio = "" if ours is None or row is ours or np.isnan(row.seconds) else f"{row.seconds / ours.seconds:8.2f}"
+            comparable = ours is not None and row is not ours and ours.seconds > 0 and not np.isnan(row.seconds)
+            ratio = f"{row.seconds / ours.seconds:8.2f}" if comparable else ""
             marker = " (ours)" if row.ours else ""
             seconds = "skipped" if np.isnan(row.seconds) else f"{row.seconds:11.4f}"
             lines.append(f"  {row.name + marker:<46} {seconds:>11} {ratio:>8}  {row.note}".rstrip())
