@@ -164,7 +164,7 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
                 if (o.sag) detail::sag_direction(a, o, rows, m, q_out, grad.data());
                 return true;
             };
-            const bool finite = order ? gradient(OrderedRows{order + start}) : gradient(ContiguousRows{start});
+            const bool finite = order ? gradient(OrderedRows{order + start, a.epoch_rows - start}) : gradient(ContiguousRows{start});
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch);
             a.epoch_sums[0] = epoch_loss;
             if (!finite) {
@@ -189,7 +189,7 @@ std::pair<std::size_t, Status> run_epochs(const FitArrays<T>& a, const FitOption
         a.grad_norms[epoch] = static_cast<double>(detail::norm(gradient_sum, moving));
         double criterion = a.losses[epoch];
         if (a.n_validation) {
-            batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows}, a.n_validation, a.theta, a.theta[d],
+            batch_sums(a.X, a.y, a.weights, d, OrderedRows{a.validation_rows, a.n_validation}, a.n_validation, a.theta, a.theta[d],
                        T(0), tree, sums.data(), static_cast<T*>(nullptr), o.n_threads);
             const T validation_loss = sums[d + 1] / static_cast<T>(a.n_validation);
             a.scores[epoch] = 1.0 - static_cast<double>(validation_loss) * o.validation_scale;

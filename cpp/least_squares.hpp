@@ -24,6 +24,7 @@ struct ContiguousRows {
 struct OrderedRows {
     static constexpr bool kShuffled = true;
     const std::int64_t* order;
+    std::size_t known;  // positions of `order` that may be read, past the batch too: what to prefetch
     std::size_t operator()(std::size_t p) const { return static_cast<std::size_t>(order[p]); }
 };
 
@@ -32,21 +33,37 @@ struct OrderedRows {
 // waiting for each in turn would make minibatch SGD memory-latency bound.
 constexpr std::size_t kPrefetchRows = 8;
 
+// Asks for row i of X and its target (the next batch's first rows too: a prefetch is only a hint,
+// so it changes no value).
 template <class T>
-inline void prefetch_row(const T* row, std::size_t d) {
+inline void prefetch_row(const T* X, const T* y, std::size_t i, std::size_t d) {
 #if defined(__GNUC__) || defined(__clang__)
-    for (std::size_t byte = 0; byte < d * sizeof(T); byte += 64) __builtin_prefetch(reinterpret_cast<const char*>(row) + byte);
+    const char* row = reinterpret_cast<const char*>(X + i * d);
+    for (std::size_t byte = 0; byte < d * sizeof(T); byte += 64) __builtin_prefetch(row + byte);
+    __builtin_prefetch(y + i);
 #else
-    (void)row;
+    (void)X;
+    (void)y;
+    (void)i;
     (void)d;
 #endif
+}
+
+template <class Rows>
+inline std::size_t prefetchable(const Rows& rows, std::size_t stop) {
+    if constexpr (Rows::kShuffled) {
+        return rows.known;
+    } else {
+        return stop;
+    }
 }
 
 template <class T, class Rows>
 void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
               std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
+    const std::size_t known = prefetchable(rows, stop);
     for (std::size_t p = start; p < stop; ++p) {
-        if (Rows::kShuffled && p + kPrefetchRows < stop) prefetch_row(X + rows(p + kPrefetchRows) * d, d);
+        if (Rows::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
         const std::size_t i = rows(p);
         const T* x = X + i * d;
         const T r = (lane_dot(x, w, d) + b) - y[i];

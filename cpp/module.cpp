@@ -22,9 +22,12 @@ namespace {
 template <class T>
 using In = py::array_t<T, py::array::c_style>;
 
-void require(bool ok, const std::string& what) {
-    if (!ok) throw std::invalid_argument("fastdescent._core: " + what);
+// Takes a C string so that a passing check costs no allocation.
+void require(bool ok, const char* what) {
+    if (!ok) throw std::invalid_argument(std::string("fastdescent._core: ") + what);
 }
+
+void require(bool ok, const std::string& what) { require(ok, what.c_str()); }
 
 template <class T>
 void require_size(const In<T>& array, std::size_t size, const char* name) {
@@ -122,9 +125,12 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
     require(epoch_size == 0 || (n_epochs == 1 && orders.shape(0) <= 1 && epoch_rows <= epoch_size),
             "a segment (epoch_size > 0) is one epoch's part: n_epochs 1, one order no longer than the epoch");
     for (const Indices* rows : {&orders, &validation_rows}) {
+        // One pass of plain comparisons (a message is built only on failure): shuffles are long.
         const std::int64_t* data = rows->data();
+        bool in_range = true;
         for (py::ssize_t k = 0; k < rows->size(); ++k)
-            require(data[k] >= 0 && static_cast<std::size_t>(data[k]) < n, "row index out of range");
+            in_range &= data[k] >= 0 && static_cast<std::size_t>(data[k]) < n;
+        require(in_range, "row index out of range");
     }
 
     FitArrays<T> arrays{X.data(), y.data(), optional_data(sample_weight), n, d,

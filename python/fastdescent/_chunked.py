@@ -353,13 +353,14 @@ def _vector(values, name: str, n: int, like):
 
 
 class ChunkedEpochs:
-    """``advance(n_epochs, losses, grad_norms, scores) -> (epochs run, status)`` for ``_engine.run``."""
+    """``advance(n_epochs, losses, grad_norms, scores, following) -> (epochs run, status)`` for
+    ``_engine.run`` (``following``, the next call's epochs, matters only to in-memory shuffles)."""
 
     def __init__(self, module, data: ChunkedData, state, plan, rates, rng):
         self.module, self.data, self.state, self.plan, self.rates, self.rng = module, data, state, plan, rates, rng
         self.checked = False  # the values of X, y and the weights are checked on the first pass
 
-    def __call__(self, n_epochs, losses, grad_norms, scores):
+    def __call__(self, n_epochs, losses, grad_norms, scores, following=0):
         for epoch in range(n_epochs):
             full_batch = self.plan.batch_size >= self.data.n
             status = self._full_batch_epoch(losses, epoch) if full_batch else self._minibatch_epoch(losses, epoch)

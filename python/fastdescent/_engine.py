@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,6 +29,8 @@ from ._reference import (
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
 ORDER_BUDGET = 1 << 22
 RATE_BUDGET = 1 << 22
+# From this many rows per epoch, a fit draws the next call's shuffles while the kernel runs.
+DRAW_AHEAD_ROWS = 1 << 14
 
 
 class DivergenceError(FloatingPointError, ValueError):
@@ -206,13 +209,21 @@ def run(
         per_call = min(per_call, callback_every)
     if verbose or chunked:
         per_call = 1
+    # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
+    # are not drawn for epochs that never run; one that cannot, takes the longest calls at once,
+    # unless its shuffles are long enough to be worth drawing while the kernel runs (below).
+    may_stop_early = not math.isnan(plan.tol) or plan.gtol > 0
+    ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
+    sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
+                        max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
+    shuffles = _Shuffles(lambda k: _orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks), ahead)
     if chunked:
         advance = ChunkedEpochs(module, X, state, plan, rates, rng)
     else:
 
-        def advance(n_epochs, losses, grad_norms, scores):
+        def advance(n_epochs, losses, grad_norms, scores, following=0):
             lr, stride = rates.chunk(int(state.counters[0]), n_epochs * steps_per_epoch)
-            orders = _orders(rng, n, train_rows, n_epochs, shuffled, plan.sag, plan.chunks)
+            orders = shuffles.take(n_epochs, following)
             return module.run_epochs(
                 X, y, weights,
                 state.theta, state.velocity, state.average, state.sag_memory, state.sag_seen, state.sag_sum,
@@ -228,18 +239,13 @@ def run(
     bar = _progress_bar(max_iter) if progress else None
     started = time.perf_counter()
 
-    # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
-    # are not drawn for epochs that never run; one that cannot, takes the longest calls at once.
-    may_stop_early = not math.isnan(plan.tol) or plan.gtol > 0
-    next_call = 1 if may_stop_early else per_call
     done, status, stopped_by_callback = 0, STATUS_RAN_ALL, False
     try:
-        while done < max_iter and status == STATUS_RAN_ALL and not stopped_by_callback:
-            n_epochs = min(next_call, per_call, max_iter - done)
-            next_call *= 2
-            if rates.per_step is not None:
-                n_epochs = min(n_epochs, max(1, RATE_BUDGET // steps_per_epoch))
-            ran, status = advance(n_epochs, losses[done:], grad_norms[done:], scores[done:])
+        for call, n_epochs in enumerate(sizes):
+            if status != STATUS_RAN_ALL or stopped_by_callback:
+                break
+            following = sizes[call + 1] if call + 1 < len(sizes) else 0
+            ran, status = advance(n_epochs, losses[done:], grad_norms[done:], scores[done:], following)
             done += int(ran)
             if bar is not None:
                 bar.update(int(ran))
@@ -249,6 +255,7 @@ def run(
                 info = _epoch_info(state, done, losses, grad_norms, scores, validation, rates, status)
                 stopped_by_callback = bool(callback(info))
     finally:
+        shuffles.close()
         if bar is not None:
             bar.close()
     return Outcome(
@@ -259,6 +266,39 @@ def run(
         scores=scores[:done].copy() if validation.shape[0] else None,
         stopped_by_callback=stopped_by_callback,
     )
+
+
+def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> list[int]:
+    """Epochs per native call: from ``first``, doubling up to ``per_call`` (and the rate budget)."""
+    sizes, done, next_call = [], 0, first
+    while done < max_iter:
+        sizes.append(min(next_call, per_call, max_iter - done, rate_limit))
+        done += sizes[-1]
+        next_call *= 2
+    return sizes
+
+
+class _Shuffles:
+    """The row orders of each native call, drawn in call order from the fit's generator.
+
+    With ``ahead``, the next call's orders are drawn by a helper thread while the kernel runs: both
+    release the GIL, and on a minibatch fit a permutation of n rows costs a third of an epoch.  Only
+    fits that run every epoch they may draw ahead, so the generator advances exactly as without it.
+    """
+
+    def __init__(self, draw: Callable[[int], np.ndarray], ahead: bool):
+        self.draw = draw
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-shuffles") if ahead else None
+        self.pending = None
+
+    def take(self, n_epochs: int, following: int) -> np.ndarray:
+        orders = self.pending.result() if self.pending is not None else self.draw(n_epochs)
+        self.pending = self.pool.submit(self.draw, following) if self.pool is not None and following else None
+        return orders
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 def _orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None):
