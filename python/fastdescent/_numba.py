@@ -15,7 +15,10 @@ from collections import namedtuple
 
 import numba
 import numpy as np
-from numba.extending import overload
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from . import _reference
 from ._reference import (
@@ -27,6 +30,7 @@ from ._reference import (
 )
 
 WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
+PREFETCH_ROWS = 8  # a shuffled batch asks for the row this many positions ahead, as in C++
 MAX_TREE_DEPTH = 64  # the pair tree of up to 2**63 blocks
 
 # error_model="numpy": a float division by zero gives inf or nan as in the reference, never a
@@ -72,6 +76,39 @@ def _element_of_row_or_vector(A, i, j):
     return element
 
 
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask for the cache line of ``array.flat[index]`` (C-contiguous): a hint, it changes no value.
+
+    A shuffled row is a cache miss; Numba has no prefetch of its own, so this emits LLVM's.
+    """
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        itemsize = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        offset = builder.mul(context.cast(builder, args[1], signature.args[1], types.intp),
+                             context.get_constant(types.intp, itemsize))  # fmt: skip
+        address = builder.gep(builder.bitcast(data, ir.IntType(8).as_pointer()), [offset])
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        builder.call(prefetch, [address, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        return context.get_dummy_value()
+
+    return types.none(array, index), codegen
+
+
+@_jit
+def _prefetch_row(X, y, i):
+    d = X.shape[1]
+    for k in range(0, d, LANE_BYTES // X.itemsize):
+        _prefetch(X, i * d + k)
+    _prefetch(y, i)
+
+
 # Scratch space of one kernel call: the pair tree's stack of block partials and the number of
 # blocks each covers, the row dots of one block, and an empty row list (rows in natural order).
 _Work = namedtuple("_Work", ["stack", "covered", "dots", "natural_order"])
@@ -89,7 +126,7 @@ def _workspace(X):
 
 
 @_jit
-def _row_dots(X, rows, first, m, w, out):
+def _row_dots(X, rows, first, m, w, out, y=None):
     """out[p] = dot(X[i], w) in the canonical order, for i = rows[first + p] (first + p if rows is empty).
 
     X may also be a vector (with m = 1): then out[0] = dot(X, w).
@@ -107,6 +144,8 @@ def _row_dots(X, rows, first, m, w, out):
     negative_zero = X.dtype.type(-0.0)
     ordered = rows.shape[0] > 0
     for p in range(m):
+        if y is not None and ordered and first + p + PREFETCH_ROWS < rows.shape[0]:
+            _prefetch_row(X, y, rows[first + p + PREFETCH_ROWS])  # rows of the next batch too
         i = rows[first + p] if ordered else first + p
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = negative_zero
         a8 = a9 = a10 = a11 = a12 = a13 = a14 = a15 = negative_zero
@@ -209,7 +248,7 @@ def _batch_sums(X, y, weights, order, first, m, w, b, clip, work, sums, q_out):
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
         size = min(BLOCK_ROWS, m - block_start)
-        _row_dots(X, order, first + block_start, size, w, dots)
+        _row_dots(X, order, first + block_start, size, w, dots, y)
         acc = stack[depth]
         for k in range(d + 2):
             acc[k] = negative_zero
