@@ -285,3 +285,124 @@ def test_bench_dask_quick_runs(tmp_path, capsys):
     assert main(["bench", "--dask", "--quick", "--json", str(path)]) == 0
     names = {row["name"] for row in json.loads(path.read_text())["rows"]}
     assert {"memory map, chunk by chunk", "Dask, threads scheduler", "Dask, LocalCluster 2 processes"} <= names
+
+
+# -- cases found in review ----------------------------------------------------------------------------
+
+
+def test_one_shuffled_batch_of_all_rows_is_not_full_batch_descent(backend):
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 700)
+    options = dict(batch_size=N_ROWS, lr=0.01, max_iter=3, random_state=7, backend=backend)
+    got = fastdescent.fit_linear(Xd, yd, **options)
+    _assert_same_fit(got, fastdescent.fit_linear(X, y, shuffle="chunked", chunk_rows=Xd.chunks[0], **options))
+    in_order = fastdescent.fit_linear(Xd, yd, **{**options, "shuffle": False})
+    _assert_same_fit(in_order, fastdescent.fit_linear(X, y, **{**options, "batch_size": None}))
+
+
+def test_sgd_regressor_full_batch_on_dask_equals_in_memory():
+    pytest.importorskip("sklearn")
+    X, y = _data(np.float64)
+    for batch_size, shuffle in ((None, True), (N_ROWS + 5, False)):
+        options = dict(batch_size=batch_size, shuffle=shuffle, max_iter=3, tol=None, random_state=0)
+        got = fastdescent.SGDRegressor(**options).fit(*_dask(X, y, 700))
+        assert_same_bits(got.coef_, fastdescent.SGDRegressor(**options).fit(X, y).coef_)
+
+
+def test_empty_dask_chunks_are_left_out(backend):
+    X, y = _data(np.float64, n=2048)
+    Xd = da.from_array(X, chunks=((1024, 0, 1024, 0), 9))
+    yd = da.from_array(y, chunks=((1024, 0, 1024, 0),))
+    assert 0 in Xd.chunks[0]
+    for options in ({}, {"batch_size": 10}):
+        got = fastdescent.fit_linear(Xd, yd, lr=0.01, max_iter=2, random_state=1, backend=backend, **options)
+        extra = {"shuffle": "chunked", "chunk_rows": Xd.chunks[0]} if options else {}
+        _assert_same_fit(got, fastdescent.fit_linear(X, y, lr=0.01, max_iter=2, random_state=1, backend=backend,
+                                                     **options, **extra))  # fmt: skip
+    for a, b in zip(fastdescent.mse_loss_grad(Xd, yd, np.ones(9), backend=backend),
+                    fastdescent.mse_loss_grad(X, y, np.ones(9), backend=backend)):  # fmt: skip
+        assert_same_bits(a, b)
+
+
+def test_failed_partial_fit_leaves_the_model_as_it_was():
+    pytest.importorskip("sklearn")
+    X, y = _data(np.float64)
+    bad = X.copy()
+    bad[-1, 0] = np.nan
+    model = fastdescent.SGDRegressor(random_state=0, tol=None, batch_size=16)
+    untouched = fastdescent.SGDRegressor(random_state=0, tol=None, batch_size=16)
+    model.partial_fit(*_dask(X, y, 700))
+    untouched.partial_fit(*_dask(X, y, 700))
+    with pytest.raises(ValueError, match="contains NaN"):
+        model.partial_fit(*_dask(bad, y, 700))
+    model.partial_fit(*_dask(X, y, 700))
+    untouched.partial_fit(*_dask(X, y, 700))
+    assert_same_bits(model.coef_, untouched.coef_)
+
+
+def test_generator_advances_by_the_epochs_run_only():
+    """A fit stopped by tol leaves the generator where one order per epoch run leaves it, however
+    the epochs were cut into native calls (verbose runs one epoch per call), in memory and on Dask."""
+    pytest.importorskip("sklearn")
+    X, y = _data(np.float64)
+    options = dict(random_state=0, batch_size=16, tol=1e-2, n_iter_no_change=2, max_iter=200, eta0=0.001,
+                   shuffle="chunked", chunk_rows=700)  # fmt: skip
+    models = [fastdescent.SGDRegressor(**options).fit(X, y), fastdescent.SGDRegressor(**options).fit(*_dask(X, y, 700))]
+    quiet = fastdescent.SGDRegressor(**options, verbose=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("builtins.print", lambda *args, **kwargs: None)
+        models.append(quiet.fit(X, y))
+    assert models[0].n_iter_ < 200 and len({m.n_iter_ for m in models}) == 1
+    for model in models:
+        model.partial_fit(X, y)
+    for model in models[1:]:
+        assert_same_bits(model.coef_, models[0].coef_)
+
+
+def test_predict_on_integer_dask_arrays_is_float64():
+    pytest.importorskip("sklearn")
+    X, y = _data(np.float64)
+    model = fastdescent.SGDRegressor(random_state=0, max_iter=3, tol=None).fit(X, y)
+    Xi = np.round(X * 10).astype(np.int64)
+    for chunked in (da.from_array(Xi, chunks=(700, 9)), da.from_array(Xi.astype(np.float16), chunks=(700, 9))):
+        prediction = model.predict(chunked)
+        assert prediction.dtype == np.float64
+        np.testing.assert_allclose(prediction.compute(), model.predict(chunked.compute()))
+
+
+def test_chunked_shuffle_options_are_checked():
+    X, y = _data(np.float64)
+    with pytest.raises(ValueError, match="does not apply to method=.sag."):
+        fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", method="sag")
+    with pytest.raises(ValueError, match="early_stopping"):
+        fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", early_stopping=True)
+    with pytest.raises(ValueError, match="chunk_rows must be an integer >= 1; got 0"):
+        fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", chunk_rows=0)
+    as_array = fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", chunk_rows=np.array([1000] * 3),
+                                      random_state=0, max_iter=2)  # fmt: skip
+    as_int = fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", chunk_rows=1000, random_state=0, max_iter=2)
+    _assert_same_fit(as_array, as_int)
+
+
+def test_memory_maps_keep_random_access_methods(tmp_path):
+    X, y = _data(np.float64)
+    path = tmp_path / "X.f64"
+    X.tofile(path)
+    mapped = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    for options in ({"method": "sag", "batch_size": 10, "shuffle": False}, {"early_stopping": True, "batch_size": 10}):
+        got = fastdescent.fit_linear(mapped, y, lr=0.001, max_iter=2, random_state=0, **options)
+        _assert_same_fit(got, fastdescent.fit_linear(X, y, lr=0.001, max_iter=2, random_state=0, **options))
+
+
+def test_full_batch_descent_persists_only_on_a_cluster(monkeypatch):
+    """On the local schedulers, persisting would load all of X into this process: chunks are read
+    from their source each epoch instead."""
+    import dask
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("persisted without a cluster")
+
+    monkeypatch.setattr(dask, "persist", refuse)
+    X, y = _data(np.float64)
+    with dask.config.set(scheduler="threads"):  # even while a test cluster's client is the default
+        fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)

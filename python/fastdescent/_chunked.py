@@ -54,17 +54,39 @@ def default_chunk_rows(n_features: int, dtype: np.dtype) -> int:
 
 def chunk_sizes(n: int, chunk_rows) -> tuple[int, ...]:
     """``chunk_rows`` as a tuple of sizes covering n rows: an int (all chunks that size but the last)
-    or a sequence of sizes (a Dask array's ``X.chunks[0]``)."""
+    or a sequence of sizes (a Dask array's ``X.chunks[0]``; empty chunks are left out)."""
     if isinstance(chunk_rows, (int, np.integer)) and not isinstance(chunk_rows, (bool, np.bool_)):
         size = integer(chunk_rows, "chunk_rows", low=1)
         return (size,) * (n // size) + ((n % size,) if n % size else ())
     try:
-        sizes = tuple(integer(size, "chunk_rows", low=1) for size in chunk_rows)
+        sizes = tuple(integer(size, "chunk_rows", low=0) for size in np.asarray(chunk_rows, dtype=object).ravel())
     except TypeError as error:
         raise TypeError(f"chunk_rows must be an int or a sequence of chunk sizes; got {chunk_rows!r}") from error
     if sum(sizes) != n:
         raise ValueError(f"chunk_rows {sizes} covers {sum(sizes)} rows but X has {n}")
-    return sizes
+    return tuple(size for size in sizes if size)
+
+
+def shuffle_chunks(n: int, d: int, dtype, chunk_rows) -> tuple[int, ...]:
+    """The chunks of an in-memory chunked shuffle: ``chunk_rows``, else about 64 MiB of X each."""
+    return chunk_sizes(n, default_chunk_rows(d, dtype) if chunk_rows is None else chunk_rows)
+
+
+def is_full_batch(batch_size, n: int, shuffle) -> bool:
+    """Whether each epoch is one step over all rows in their order: full-batch descent, whose sums
+    over chunks join along the canonical tree.  (One batch of all rows in shuffled order is not.)"""
+    return batch_size is None or (batch_size >= n and not shuffle)
+
+
+def on_cluster() -> bool:
+    """Whether Dask computes on a dask.distributed cluster now (rather than in this process)."""
+    import dask.base
+
+    try:
+        from distributed import Client
+    except ImportError:
+        return False
+    return isinstance(getattr(dask.base.get_scheduler(), "__self__", None), Client)
 
 
 def is_aligned(sizes: Sequence[int]) -> bool:
@@ -296,8 +318,12 @@ class ChunkedData:
         return self.chunks.sizes
 
     @classmethod
-    def from_arrays(cls, X, y, sample_weight, *, chunk_rows, full_batch: bool, n_threads, dtype=None) -> ChunkedData:
-        """``dtype``: the working dtype if not X's own (a partial_fit continuing a fit of another dtype)."""
+    def from_arrays(cls, X, y, sample_weight, *, chunk_rows, full_batch: bool, n_threads, dtype=None,
+                    persist: bool | None = None) -> ChunkedData:  # fmt: skip
+        """``full_batch``: chunks are made to line up with the canonical tree.  ``dtype``: the working
+        dtype if not X's own (a partial_fit continuing a fit of another dtype).  ``persist`` (None: for
+        full-batch descent on a dask.distributed cluster) keeps a Dask array's chunks in the workers'
+        memory; otherwise every epoch reads them from their source, one at a time."""
         dtype = working_dtype(X, "X") if dtype is None else np.dtype(dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}")
@@ -311,13 +337,14 @@ class ChunkedData:
         if chunk_rows is not None:
             sizes = chunk_sizes(n, chunk_rows)
         elif is_dask_array(X):
-            sizes = tuple(int(size) for size in X.chunks[0])
+            sizes = chunk_sizes(n, X.chunks[0])
         else:
             sizes = chunk_sizes(n, default_chunk_rows(d, dtype))
         if full_batch and not is_aligned(sizes):
             sizes = chunk_sizes(n, aligned_chunk_rows(max(sizes)))
         if is_dask_array(X):
-            chunks = DaskChunks(X, y, weights, sizes, persist=full_batch, dtype=dtype)
+            keep = full_batch and on_cluster() if persist is None else persist
+            chunks = DaskChunks(X, y, weights, sizes, persist=keep, dtype=dtype)
             threads = 1 if n_threads is None else integer(n_threads, "n_threads", low=1)
         else:
             chunks = LocalChunks(X, y, weights, sizes)
@@ -362,7 +389,7 @@ class ChunkedEpochs:
 
     def __call__(self, n_epochs, losses, grad_norms, scores, following=0):
         for epoch in range(n_epochs):
-            full_batch = self.plan.batch_size >= self.data.n
+            full_batch = is_full_batch(self.plan.batch_size, self.data.n, self.plan.shuffle)
             status = self._full_batch_epoch(losses, epoch) if full_batch else self._minibatch_epoch(losses, epoch)
             self.checked = True
             if status == STATUS_DIVERGED:

@@ -216,7 +216,7 @@ def run(
     ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
                         max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
-    shuffles = _Shuffles(lambda k: _orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks), ahead)
+    shuffles = _Shuffles(rng, lambda k: _orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks), ahead)
     if chunked:
         advance = ChunkedEpochs(module, X, state, plan, rates, rng)
     else:
@@ -247,6 +247,7 @@ def run(
             following = sizes[call + 1] if call + 1 < len(sizes) else 0
             ran, status = advance(n_epochs, losses[done:], grad_norms[done:], scores[done:], following)
             done += int(ran)
+            shuffles.used(int(ran))
             if bar is not None:
                 bar.update(int(ran))
             if verbose:
@@ -254,6 +255,7 @@ def run(
             if callback is not None and status != STATUS_DIVERGED and done % callback_every == 0:
                 info = _epoch_info(state, done, losses, grad_norms, scores, validation, rates, status)
                 stopped_by_callback = bool(callback(info))
+        shuffles.settle()
     finally:
         shuffles.close()
         if bar is not None:
@@ -282,19 +284,42 @@ class _Shuffles:
     """The row orders of each native call, drawn in call order from the fit's generator.
 
     With ``ahead``, the next call's orders are drawn by a helper thread while the kernel runs: both
-    release the GIL, and on a minibatch fit a permutation of n rows costs a third of an epoch.  Only
-    fits that run every epoch they may draw ahead, so the generator advances exactly as without it.
+    release the GIL, and on a minibatch fit a permutation of n rows costs a third of an epoch.
+    Whatever was drawn for epochs that did not run (a fit that stopped early, a call drawn ahead) is
+    given back by ``settle``: the generator ends as if each epoch run had drawn its own order, so
+    the next fit or partial_fit on it sees the same stream however the epochs were cut into calls.
     """
 
-    def __init__(self, draw: Callable[[int], np.ndarray], ahead: bool):
-        self.draw = draw
+    def __init__(self, rng: np.random.Generator, draw: Callable[[int], np.ndarray], ahead: bool):
+        self.rng, self.draw = rng, draw
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-shuffles") if ahead else None
         self.pending = None
+        self.current = None  # (generator state before the current call's draw, its epochs, epochs run)
+
+    def _draw(self, n_epochs: int):
+        return self.rng.bit_generator.state, n_epochs, self.draw(n_epochs)
 
     def take(self, n_epochs: int, following: int) -> np.ndarray:
-        orders = self.pending.result() if self.pending is not None else self.draw(n_epochs)
-        self.pending = self.pool.submit(self.draw, following) if self.pool is not None and following else None
+        before, drawn, orders = self.pending.result() if self.pending is not None else self._draw(n_epochs)
+        self.current = [before, drawn, 0]
+        self.pending = self.pool.submit(self._draw, following) if self.pool is not None and following else None
         return orders
+
+    def used(self, epochs: int) -> None:
+        if self.current is not None:
+            self.current[2] = epochs
+
+    def settle(self) -> None:
+        if self.pending is not None:
+            self.pending.result()
+        if self.current is None:
+            return
+        before, drawn, ran = self.current
+        if ran < drawn or self.pending is not None:
+            self.rng.bit_generator.state = before
+            if ran:
+                self.draw(ran)
+        self.pending = self.current = None
 
     def close(self) -> None:
         if self.pool is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _backends
-from ._chunked import ChunkedData, chunk_sizes, default_chunk_rows, is_chunked_input, is_dask_array
+from ._chunked import ChunkedData, is_chunked_input, is_dask_array, is_full_batch, shuffle_chunks
 from ._engine import DivergenceError, EpochInfo, Plan, Rates, State, run, split_validation
 from ._reference import LOSS_GROWTH_LIMIT, STATUS_DIVERGED
 from ._validation import as_data, as_float_array, integer, real_scalar, thread_count
@@ -155,14 +155,19 @@ def fit_linear(
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     shuffle = shuffle_mode(shuffle)
     data = None
-    if uses_chunks(X, batch_size, shuffle):
+    if shuffle == "chunked" and (method == "sag" or early_stopping):
+        raise ValueError('shuffle="chunked" does not apply to method="sag" (rows drawn with replacement) or to '
+                         "early_stopping (random rows held out)")  # fmt: skip
+    if uses_chunks(X, batch_size, shuffle, random_access=method == "sag" or early_stopping):
         if method == "sag":
             raise ValueError("method='sag' draws rows from all of X at random; it is not available for a Dask array "
                              "or a memory map read in chunks (use method='sgd')")
         if early_stopping:
             raise ValueError("early_stopping holds out random rows of X; it is not available for a Dask array or "
                              "a memory map read in chunks")
-        full_batch = batch_size is None or integer(batch_size, "batch_size", low=1) >= X.shape[0]
+        if batch_size is not None:
+            integer(batch_size, "batch_size", low=1)
+        full_batch = is_full_batch(batch_size, X.shape[0], shuffle)
         data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=chunk_rows, full_batch=full_batch,
                                        n_threads=n_threads)  # fmt: skip
         dtype, (n, d) = data.dtype, (data.n, data.d)
@@ -203,7 +208,7 @@ def fit_linear(
         growth_limit=LOSS_GROWTH_LIMIT,
         shuffle=batch_size is not None and bool(shuffle),
         n_threads=thread_count(n_threads),
-        chunks=chunk_sizes(n, chunk_rows or default_chunk_rows(d, dtype)) if shuffle == "chunked" else None,
+        chunks=shuffle_chunks(n, d, dtype, chunk_rows) if shuffle == "chunked" and data is None else None,
     )
     rates = learning_rates(lr, dtype, max_iter * -(-epoch_rows // batch))
 
@@ -261,12 +266,13 @@ def shuffle_mode(shuffle) -> bool | str:
     return bool(shuffle)
 
 
-def uses_chunks(X, batch_size, shuffle) -> bool:
+def uses_chunks(X, batch_size, shuffle, random_access: bool) -> bool:
     """Whether a fit reads X chunk by chunk: always for a Dask array; for a memory map unless its
-    rows are shuffled all together (minibatch SGD with shuffle=True reads them at random)."""
+    rows are read at random anyway (SGD with shuffle=True, SAG, early stopping): those take the
+    in-memory path, which reads a memory map in place with the same bits."""
     if is_dask_array(X):
         return True
-    return is_chunked_input(X) and (batch_size is None or shuffle is not True)
+    return is_chunked_input(X) and not random_access and (batch_size is None or shuffle is not True)
 
 
 def raise_if_diverged(outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:

@@ -49,7 +49,8 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
 
 
 def _chunked_loss_grad(module, X, y, w, b, l2, sample_weight, n_threads):
-    data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads)
+    data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads,
+                                   persist=False)  # one pass: nothing to keep
     T = data.dtype.type
     w = as_float_array(w, "w", data.dtype, ndim=1)
     if w.shape[0] != data.d:

@@ -13,6 +13,7 @@ its ValueError when the weights overflow.  One difference remains: scikit-learn 
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
@@ -23,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _backends
-from ._chunked import ChunkedData, chunk_sizes, default_chunk_rows, is_dask_array
+from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
 from ._fit import _generator, shuffle_mode, uses_chunks
 from ._reference import STATUS_DIVERGED
@@ -175,9 +176,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if is_dask_array(X):
             if X.ndim != 2 or X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {X.shape}; this model was fitted with {self.n_features_in_} features")
-            coef, intercept = self.coef_, self.intercept_
-            return X.map_blocks(lambda block: block @ coef.astype(block.dtype, copy=False) + intercept.astype(
-                block.dtype, copy=False), drop_axis=1, dtype=np.result_type(X.dtype, np.float32))
+            # As validate_data does for an ndarray: float32 and float64 stay, anything else is float64.
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+            coef, intercept = self.coef_.astype(dtype), self.intercept_.astype(dtype)
+            return X.map_blocks(lambda block: block.astype(dtype, copy=False) @ coef + intercept, drop_axis=1,
+                                dtype=dtype)  # fmt: skip
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
         return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype, copy=False)
 
@@ -231,7 +234,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         _backends.resolve(self.backend)
 
     def _validate(self, X, y, sample_weight, reset: bool):
-        if uses_chunks(X, self.batch_size, shuffle_mode(self.shuffle)):
+        shuffle = shuffle_mode(self.shuffle)
+        random_access = self.solver == "sag" or self.early_stopping
+        if shuffle == "chunked" and random_access:
+            raise ValueError('shuffle="chunked" does not apply to solver="sag" (rows drawn with replacement) or to '
+                             "early_stopping (random rows held out)")  # fmt: skip
+        if uses_chunks(X, self.batch_size, shuffle, random_access):
             return self._chunked_data(X, y, sample_weight, reset), None, np.empty(0)
         X, y = validate_data(
             self, X, y, accept_sparse=False, dtype=[np.float64, np.float32], order="C", y_numeric=True, reset=reset
@@ -254,7 +262,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "a Dask array or a memory map read in chunks"
             )
         data = ChunkedData.from_arrays(
-            X, y, sample_weight, chunk_rows=self.chunk_rows, full_batch=self.batch_size is None,
+            X, y, sample_weight, chunk_rows=self.chunk_rows,
+            full_batch=is_full_batch(self.batch_size, X.shape[0], shuffle_mode(self.shuffle)),
             n_threads=self.n_threads, dtype=None if reset else self._state.theta.dtype,
         )  # fmt: skip
         if reset:
@@ -308,17 +317,24 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             tol=tol if validation_rows is not None else 2 * tol,
             n_iter_no_change=int(self.n_iter_no_change),
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
-            shuffle=bool(self.shuffle),
+            shuffle=bool(self.shuffle) and self.batch_size is not None,  # full batch: every row, in order
             residual_clip=MAX_DLOSS,
             n_threads=thread_count(self.n_threads),
-            chunks=None if chunked or self.shuffle != "chunked" else chunk_sizes(
-                n, self.chunk_rows or default_chunk_rows(X.shape[1], X.dtype)),
+            chunks=None if chunked or self.shuffle != "chunked" else shuffle_chunks(n, X.shape[1], X.dtype,
+                                                                                    self.chunk_rows),
         )
-        outcome = run(
-            module, X, y, weights, self._state, plan, max_iter=max_iter,
-            rates=self._rates(X.dtype, epoch_rows), rng=self._rng, train_rows=train_rows,
-            validation_rows=validation_rows, verbose=int(self.verbose),
-        )  # fmt: skip
+        # A chunked fit checks each chunk's values as it reaches it: if one is bad (or Ctrl-C comes),
+        # the state and the generator go back to where this call found them.
+        saved = copy.deepcopy(self._state), copy.deepcopy(self._rng.bit_generator.state)
+        try:
+            outcome = run(
+                module, X, y, weights, self._state, plan, max_iter=max_iter,
+                rates=self._rates(X.dtype, epoch_rows), rng=self._rng, train_rows=train_rows,
+                validation_rows=validation_rows, verbose=int(self.verbose),
+            )  # fmt: skip
+        except BaseException:
+            self._state, self._rng.bit_generator.state = saved
+            raise
         self.n_iter_ = outcome.epochs
         self.t_ += outcome.epochs * epoch_rows
         self.loss_history_ = outcome.losses
