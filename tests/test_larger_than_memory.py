@@ -38,8 +38,7 @@ def _data(dtype, seed=0, n=N_ROWS, d=9):
 
 
 def _dask(X, y, chunking):
-    rows = chunking if isinstance(chunking, tuple) else chunking
-    return da.from_array(X, chunks=(rows, X.shape[1])), da.from_array(y, chunks=(rows,))
+    return da.from_array(X, chunks=(chunking, X.shape[1])), da.from_array(y, chunks=(chunking,))
 
 
 def _in_memory(X, y, chunking, backend, **options):
@@ -268,7 +267,7 @@ def test_memmap_larger_than_the_memory_budget(tmp_path):
     finally:
         path.unlink()
     assert done.returncode == 0, done.stderr[-3000:]
-    before, peak, *losses = done.stdout.split()
+    _, peak, *losses = done.stdout.split()
     assert all(np.isfinite(float(loss)) for loss in losses)
     assert int(peak) < MEMORY_BUDGET
 

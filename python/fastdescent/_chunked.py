@@ -19,8 +19,8 @@ import importlib
 import math
 import mmap
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 

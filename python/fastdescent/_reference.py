@@ -177,7 +177,7 @@ def run_epochs(
                               residual_clip)  # fmt: skip
             sag_direction = None
             if sag:
-                def sag_direction(grad, Xb=Xb, q=q, rows=rows):  # noqa: E306 - the batch's SAG direction
+                def sag_direction(grad, Xb=Xb, q=q, rows=rows):  # the batch's SAG direction
                     return _sag_direction(Xb, q, rows, sag_memory, sag_seen, sag_sum, counters, theta[:d], step.two,
                                           step.two_l2, step.l2)  # fmt: skip
             # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
