@@ -60,6 +60,13 @@ def machine() -> dict:
     return info
 
 
+def _settle() -> None:
+    """Let the OS finish with freshly allocated arrays before timing them: on the development VM the
+    first fits after allocating X ran ~20% slower for about a second (transparent huge pages being
+    assembled), whichever peer came first."""
+    time.sleep(1.5)
+
+
 def _median_time(function, repeats: int) -> float:
     function()  # warm up: compile, fault pages in, fill caches
     times = []
@@ -155,6 +162,7 @@ def w1(report: Report, quick: bool, repeats: int) -> None:
     rng = np.random.default_rng(0)
     X64 = rng.normal(size=(n, d))
     y64 = X64 @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    _settle()
     torch = _torch()
     naive = _naive_numba()[0] if "numba" in _backends.available_backends() else None
     for dtype in (np.float64, np.float32):
@@ -197,6 +205,7 @@ def w2(report: Report, quick: bool, repeats: int) -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(n, d))
     y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    _settle()
     name = f"W2 minibatch SGD float64 n={n} d={d} batch {batch}, {epochs} epochs"
     add = report.rows.append
     methods = {
@@ -326,6 +335,7 @@ def dask_workload(report: Report, quick: bool, repeats: int) -> None:
     rng = np.random.default_rng(5)
     X = rng.normal(size=(n, d))
     y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+    _settle()
     backend = report.machine["backends"][0]
     fits = {
         f"W4 full-batch GD float64 n={n} d={d}, chunks of {chunk} rows, s/epoch": dict(lr=0.01),
