@@ -426,6 +426,7 @@ def run(quick: bool = False, json_path: str | None = None, plot_path: str | None
 
 def _plot(report: Report, path: str) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -437,6 +438,11 @@ def _plot(report: Report, path: str) -> None:
         ax.barh([row.name for row in rows], [row.seconds for row in rows],
                 color=["tab:orange" if row.ours else "tab:blue" for row in rows])  # fmt: skip
         ax.set_xscale("log")
+        # Bars start at half the fastest time: on a log axis, lengths then compare honestly
+        # (matplotlib would start at the shortest bar and draw it with no length at all).
+        ax.set_xlim(left=0.5 * min(row.seconds for row in rows), right=1.5 * max(row.seconds for row in rows))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(workload, fontsize=8)
         ax.tick_params(labelsize=7)
     fig.supxlabel("median seconds (log scale)")
