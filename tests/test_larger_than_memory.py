@@ -398,15 +398,21 @@ def test_memory_maps_keep_random_access_methods(tmp_path):
         _assert_same_fit(got, fastdescent.fit_linear(X, y, lr=0.001, max_iter=2, random_state=0, **options))
 
 
-def test_full_batch_descent_persists_only_on_a_cluster(monkeypatch):
-    """On the local schedulers, persisting would load all of X into this process: chunks are read
-    from their source each epoch instead."""
+def test_full_batch_descent_persists_only_what_fits(monkeypatch):
+    """Data that fits (or a cluster) is persisted once; data larger than half the memory available
+    on the local schedulers is read from its source each epoch: persisting would load it all."""
     import dask
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("persisted without a cluster")
+    from fastdescent import _chunked
 
-    monkeypatch.setattr(dask, "persist", refuse)
+    persisted = []
+    real_persist = dask.persist
+    monkeypatch.setattr(dask, "persist", lambda *arrays: persisted.append(len(arrays)) or real_persist(*arrays))
     X, y = _data(np.float64)
     with dask.config.set(scheduler="threads"):  # even while a test cluster's client is the default
-        fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
+        expected = fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
+        assert persisted == [2]
+        monkeypatch.setattr(_chunked, "available_memory", lambda: X.nbytes)
+        streamed = fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
+        assert persisted == [2]
+    _assert_same_fit(streamed, expected)

@@ -78,6 +78,32 @@ def is_full_batch(batch_size, n: int, shuffle) -> bool:
     return batch_size is None or (batch_size >= n and not shuffle)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory this machine can still give without swapping (Linux, macOS); None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            return next(int(line.split()[1]) << 10 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def worth_persisting(nbytes: int) -> bool:
+    """Whether full-batch descent keeps a Dask array's chunks in memory between epochs: on a
+    dask.distributed cluster (its workers' memory is what it is for), or locally when the data
+    takes at most half of the memory available now.  Otherwise every epoch reads the chunks from
+    their source again, one task at a time, so that data larger than memory still fits."""
+    if on_cluster():
+        return True
+    available = available_memory()
+    return available is not None and nbytes <= available // 2
+
+
 def on_cluster() -> bool:
     """Whether Dask computes on a dask.distributed cluster now (rather than in this process)."""
     import dask.base
@@ -321,9 +347,9 @@ class ChunkedData:
     def from_arrays(cls, X, y, sample_weight, *, chunk_rows, full_batch: bool, n_threads, dtype=None,
                     persist: bool | None = None) -> ChunkedData:  # fmt: skip
         """``full_batch``: chunks are made to line up with the canonical tree.  ``dtype``: the working
-        dtype if not X's own (a partial_fit continuing a fit of another dtype).  ``persist`` (None: for
-        full-batch descent on a dask.distributed cluster) keeps a Dask array's chunks in the workers'
-        memory; otherwise every epoch reads them from their source, one at a time."""
+        dtype if not X's own (a partial_fit continuing a fit of another dtype).  ``persist`` keeps a Dask
+        array's chunks in memory between epochs (None: ``worth_persisting`` decides, for full-batch
+        descent); otherwise every epoch reads them from their source, one at a time."""
         dtype = working_dtype(X, "X") if dtype is None else np.dtype(dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}")
@@ -343,7 +369,9 @@ class ChunkedData:
         if full_batch and not is_aligned(sizes):
             sizes = chunk_sizes(n, aligned_chunk_rows(max(sizes)))
         if is_dask_array(X):
-            keep = full_batch and on_cluster() if persist is None else persist
+            if persist is None:
+                persist = full_batch and worth_persisting(n * (d + 2) * dtype.itemsize)
+            keep = persist
             chunks = DaskChunks(X, y, weights, sizes, persist=keep, dtype=dtype)
             threads = 1 if n_threads is None else integer(n_threads, "n_threads", low=1)
         else:
