@@ -28,18 +28,25 @@ constexpr std::size_t kLanes = kLaneBytes / sizeof(T);
 // lanes only (a masked add: padding with zeros could turn a -0.0 lane into +0.0); lanes combine by
 // halving.  With L fixed at 64 bytes, one AVX-512 register, two AVX2 or four SSE2 registers hold the
 // same lanes.
-// In the AVX-512 build, 64 bytes of lanes are one register: kept as one vector value, the halving
-// is two register shuffles instead of a trip through the stack (measured: W1 float32 18% faster).
-// Narrower builds keep the array: GCC splits a 64-byte vector value badly over two AVX2 or four
-// SSE2 registers (measured 2-3x slower).
-#if defined(__AVX512F__) && (defined(__GNUC__) && __GNUC__ >= 12 || defined(__clang__))
+// The lanes live in the build's registers as vector values (one AVX-512, two AVX2 or four SSE2
+// registers for 64 bytes), and the halving is register adds, then shuffles inside the last register:
+// kept as an array, the halving went through the stack (a store, then narrower loads) on every row.
+#if defined(__GNUC__) && __GNUC__ >= 12 || defined(__clang__)
 #define FASTDESCENT_VECTOR_LANES 1
+#if defined(__AVX512F__)
+constexpr std::size_t kRegisterBytes = 64;
+#elif defined(__AVX__)
+constexpr std::size_t kRegisterBytes = 32;
+#else
+constexpr std::size_t kRegisterBytes = 16;
+#endif
+
 // GCC ignores vector_size on a type that depends on a template parameter: one typedef per size.
 template <class T, std::size_t Bytes>
 struct Vector;
-#define FASTDESCENT_VECTOR(T, Bytes) \
-    template <>                      \
-    struct Vector<T, Bytes> {        \
+#define FASTDESCENT_VECTOR(T, Bytes)                         \
+    template <>                                              \
+    struct Vector<T, Bytes> {                                \
         typedef T type __attribute__((vector_size(Bytes))); \
     };
 FASTDESCENT_VECTOR(float, 64)
@@ -50,6 +57,23 @@ FASTDESCENT_VECTOR(double, 64)
 FASTDESCENT_VECTOR(double, 32)
 FASTDESCENT_VECTOR(double, 16)
 #undef FASTDESCENT_VECTOR
+
+// Halving inside one register of `Bytes` bytes: a_k + a_{k+h} for h = half its lanes, down to one.
+template <class T, std::size_t Bytes>
+inline T halve_register(typename Vector<T, Bytes>::type v) {
+    constexpr std::size_t lanes = Bytes / sizeof(T);
+    if constexpr (lanes == 2) {
+        return v[0] + v[1];
+    } else if constexpr (lanes == 4) {
+        return halve_register<T, Bytes / 2>(__builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3));
+    } else if constexpr (lanes == 8) {
+        return halve_register<T, Bytes / 2>(__builtin_shufflevector(v, v, 0, 1, 2, 3) +
+                                            __builtin_shufflevector(v, v, 4, 5, 6, 7));
+    } else {
+        return halve_register<T, Bytes / 2>(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                                            __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+    }
+}
 #endif
 
 template <class T>
@@ -57,30 +81,24 @@ inline T lane_dot(const T* a, const T* b, std::size_t d) {
     constexpr std::size_t L = kLanes<T>;
     const std::size_t full = d - d % L;
 #ifdef FASTDESCENT_VECTOR_LANES
-    using Lanes = typename Vector<T, kLaneBytes>::type;
-    Lanes lane;
-    for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);
+    // Lane k is lane k % W of register k / W (W lanes per register).
+    using Register = typename Vector<T, kRegisterBytes>::type;
+    constexpr std::size_t W = kRegisterBytes / sizeof(T), R = L / W;
+    Register lane[R];
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t l = 0; l < W; ++l) lane[r][l] = T(-0.0);
     for (std::size_t j = 0; j < full; j += L) {
-        Lanes x, y;
-        std::memcpy(&x, a + j, kLaneBytes);
-        std::memcpy(&y, b + j, kLaneBytes);
-        lane = lane + x * y;
+        for (std::size_t r = 0; r < R; ++r) {
+            Register x, y;
+            std::memcpy(&x, a + j + r * W, kRegisterBytes);
+            std::memcpy(&y, b + j + r * W, kRegisterBytes);
+            lane[r] = lane[r] + x * y;
+        }
     }
-    for (std::size_t l = 0; l < d - full; ++l) lane[l] = lane[l] + a[full + l] * b[full + l];
-    using Half = typename Vector<T, kLaneBytes / 2>::type;
-    using Quarter = typename Vector<T, kLaneBytes / 4>::type;
-    if constexpr (L == 16) {
-        using Eighth = typename Vector<T, kLaneBytes / 8>::type;
-        const Half h = __builtin_shufflevector(lane, lane, 0, 1, 2, 3, 4, 5, 6, 7) +
-                       __builtin_shufflevector(lane, lane, 8, 9, 10, 11, 12, 13, 14, 15);
-        const Quarter q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
-        const Eighth e = __builtin_shufflevector(q, q, 0, 1) + __builtin_shufflevector(q, q, 2, 3);
-        return e[0] + e[1];
-    } else {
-        const Half h = __builtin_shufflevector(lane, lane, 0, 1, 2, 3) + __builtin_shufflevector(lane, lane, 4, 5, 6, 7);
-        const Quarter q = __builtin_shufflevector(h, h, 0, 1) + __builtin_shufflevector(h, h, 2, 3);
-        return q[0] + q[1];
-    }
+    for (std::size_t l = 0; l < d - full; ++l) lane[l / W][l % W] = lane[l / W][l % W] + a[full + l] * b[full + l];
+    for (std::size_t registers = R; registers > 1; registers /= 2)  // a_k + a_{k + registers W / 2}
+        for (std::size_t r = 0; r < registers / 2; ++r) lane[r] = lane[r] + lane[r + registers / 2];
+    return halve_register<T, kRegisterBytes>(lane[0]);
 #else
     T lane[L];
     for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);
