@@ -131,6 +131,37 @@ def test_fit_split_over_native_calls_is_unchanged(monkeypatch, backend_name):
     assert_same_fit(split, whole)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"momentum": 0.9, "nesterov": True, "l2": 0.1}, {"average": 3, "clip_norm": 0.5, "fit_intercept": False},
+     {"tol": 1e-3, "n_iter_no_change": 2, "sample_weight": np.linspace(0, 2, 3000)}, {"batch_size": 5000, "shuffle": False},
+     {"gtol": 1e-2, "lr": fastdescent.schedules.cosine_decay(0.05, 20)}],
+    ids=["plain", "nesterov-l2", "averaged-clipped", "tol-weighted", "one-ordered-batch", "gtol-scheduled"],
+)  # fmt: skip
+def test_numba_full_batch_on_threads_is_unchanged(monkeypatch, dtype, options):
+    """Numba sums on one thread; large full-batch fits get the cores through aligned chunks (the
+    path of data read in chunks), with the reference's bits."""
+    if "numba" not in fastdescent.available_backends():
+        pytest.skip("Numba is not installed")
+    X, y, _ = make_data(11, 3000, 17, dtype, low_exp=-1, high_exp=0.5)
+    kwargs = {"lr": 0.01, "max_iter": 20, "random_state": 0, "n_threads": 3, **options}
+    expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
+    monkeypatch.setattr(_engine, "THREADED_CHUNK_VALUES", 0)
+    used = []
+    monkeypatch.setattr(_engine.ChunkedData, "threaded", _recording(_engine.ChunkedData.threaded, used))
+    assert_same_fit(fastdescent.fit_linear(X, y, backend="numba", **kwargs), expected)
+    assert used, "the threaded path did not run"
+
+
+def _recording(method, calls):
+    def record(*args, **kwargs):
+        calls.append(args)
+        return method(*args, **kwargs)
+
+    return record
+
+
 METHODS = {
     "gd": {},
     "sgd": {"batch_size": 1},

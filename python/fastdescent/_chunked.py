@@ -20,6 +20,7 @@ import math
 import mmap
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -241,13 +242,15 @@ def chunk_segment(X, y, weights, first_row, job: Segment):
 
 
 class LocalChunks:
-    """Chunks of arrays in this process (a memory map): worked on one after another; the pages a
-    chunk of a memory map occupied are handed back to the OS after it, so the resident memory stays
-    about one chunk however large the file."""
+    """Chunks of arrays in this process: a memory map, read one chunk after another with the pages
+    a chunk occupied handed back to the OS after it (the resident memory stays about one chunk
+    however large the file); or an array whose chunk sums ``threads`` threads share (``map``), for
+    a backend that sums rows on one thread only."""
 
-    def __init__(self, X, y, weights, sizes):
+    def __init__(self, X, y, weights, sizes, threads: int = 1):
         self.X, self.y, self.weights, self.sizes = X, y, weights, tuple(sizes)
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self.threads = threads
 
     def apply(self, chunk: int, func: Callable, *args):
         a, b = int(self.starts[chunk]), int(self.starts[chunk + 1])
@@ -259,7 +262,20 @@ class LocalChunks:
                 release_pages(part)
 
     def map(self, func: Callable, *args) -> list:
-        return [self.apply(chunk, func, *args) for chunk in range(len(self.sizes))]
+        chunks = range(len(self.sizes))
+        if self.threads <= 1:
+            return [self.apply(chunk, func, *args) for chunk in chunks]
+        return list(_pool(self.threads).map(lambda chunk: self.apply(chunk, func, *args), chunks))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of this many threads, kept for the next fit (starting threads every epoch costs)."""
+    if threads not in _pools:
+        _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastdescent-chunks")
+    return _pools[threads]
 
 
 class DaskChunks:
@@ -380,6 +396,14 @@ class ChunkedData:
 
             threads = thread_count(n_threads)
         return cls(n, d, dtype, chunks, threads)
+
+    @classmethod
+    def threaded(cls, X, y, weights, threads: int) -> ChunkedData:
+        """Validated in-memory data cut into aligned chunks for ``threads`` threads (about four
+        chunks each): full-batch descent with the same bits on a backend that sums on one thread."""
+        n, d = X.shape
+        sizes = chunk_sizes(n, aligned_chunk_rows(-(-n // (4 * threads))))
+        return cls(n, d, X.dtype, LocalChunks(X, y, weights if weights.shape[0] else None, sizes, threads), 1)
 
     def sums(self, module, theta: np.ndarray, residual_clip, check: bool) -> np.ndarray:
         """The canonical sums of all rows at theta: chunk subtrees joined by the pair tree."""

@@ -190,6 +190,8 @@ def run(
     epochs run chunk by chunk, one epoch per call.
     """
     chunked = isinstance(X, ChunkedData)
+    if not chunked and _threads_through_chunks(module, X, plan, train_rows):
+        X, chunked = ChunkedData.threaded(X, y, weights, plan.n_threads), True
     T = X.dtype.type
     n = X.n if chunked else X.shape[0]
     epoch_rows = n if train_rows is None else train_rows.shape[0]
@@ -268,6 +270,19 @@ def run(
         scores=scores[:done].copy() if validation.shape[0] else None,
         stopped_by_callback=stopped_by_callback,
     )
+
+
+# A backend that sums rows on one thread (Numba: its parallel layer is not safe for fits running in
+# several Python threads) gets the cores through the chunked full-batch path, from this many values.
+THREADED_CHUNK_VALUES = 1 << 20
+
+
+def _threads_through_chunks(module, X, plan, train_rows) -> bool:
+    full_batch = plan.batch_size >= X.shape[0] and not plan.shuffle
+    return (
+        getattr(module, "SUMS_ON_ONE_THREAD", False) and plan.n_threads > 1 and full_batch and train_rows is None
+        and not plan.sag and X.size >= THREADED_CHUNK_VALUES
+    )  # fmt: skip
 
 
 def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> list[int]:

@@ -30,6 +30,8 @@ from ._reference import (
 )
 
 WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
+# The kernels run on one thread; the engine gives full-batch fits the cores through aligned chunks.
+SUMS_ON_ONE_THREAD = True
 PREFETCH_ROWS = 8  # a shuffled batch asks for the row this many positions ahead, as in C++
 MAX_TREE_DEPTH = 64  # the pair tree of up to 2**63 blocks
 
