@@ -354,6 +354,7 @@ class ChunkedData:
     dtype: np.dtype
     chunks: LocalChunks | DaskChunks
     n_threads: int
+    checked: bool = False  # values already checked (in-memory data): the first epoch need not
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -403,7 +404,8 @@ class ChunkedData:
         chunks each): full-batch descent with the same bits on a backend that sums on one thread."""
         n, d = X.shape
         sizes = chunk_sizes(n, aligned_chunk_rows(-(-n // (4 * threads))))
-        return cls(n, d, X.dtype, LocalChunks(X, y, weights if weights.shape[0] else None, sizes, threads), 1)
+        return cls(n, d, X.dtype, LocalChunks(X, y, weights if weights.shape[0] else None, sizes, threads), 1,
+                   checked=True)  # fmt: skip
 
     def sums(self, module, theta: np.ndarray, residual_clip, check: bool) -> np.ndarray:
         """The canonical sums of all rows at theta: chunk subtrees joined by the pair tree."""
@@ -437,7 +439,7 @@ class ChunkedEpochs:
 
     def __init__(self, module, data: ChunkedData, state, plan, rates, rng):
         self.module, self.data, self.state, self.plan, self.rates, self.rng = module, data, state, plan, rates, rng
-        self.checked = False  # the values of X, y and the weights are checked on the first pass
+        self.checked = data.checked  # else the values of X, y and the weights are checked on the first pass
 
     def __call__(self, n_epochs, losses, grad_norms, scores, following=0):
         for epoch in range(n_epochs):
