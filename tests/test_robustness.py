@@ -1,10 +1,12 @@
 """Fuzzing the public API, fits from several threads, and Ctrl-C during a native fit."""
 
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -130,3 +132,34 @@ def test_ctrl_c_stops_a_native_fit_quickly(backend_name):
         assert process.stdout.readline().split() == ["usable", "3"]
         assert process.wait(timeout=30) == 0
     assert waited < 0.5, f"KeyboardInterrupt took {waited:.2f} s"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_can_fit_after_a_threaded_fit(monkeypatch):
+    """The Python-thread pools of chunked fits are not inherited by a forked child (whose copies
+    would have no threads and wait forever): a child of a process that fitted can fit."""
+    from fastdescent import _engine
+
+    monkeypatch.setattr(_engine, "THREADED_CHUNK_VALUES", 0)
+    X, y = np.random.default_rng(0).normal(size=(3000, 8)), np.arange(3000.0)
+    backend = "numba" if "numba" in fastdescent.available_backends() else "numpy"
+    fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2)
+    with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the fit finishes
+        try:
+            fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert status == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child's fit did not finish within 60 s")

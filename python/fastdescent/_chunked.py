@@ -15,10 +15,13 @@ The bits are those of the in-memory fit (``docs/larger-than-memory.md``):
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib
 import math
 import mmap
+import os
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ import numpy as np
 
 from . import _reference
 from ._reference import BLOCK_ROWS, STATUS_DIVERGED, STATUS_RAN_ALL, Step, finish_epoch, pair_tree
-from ._validation import check_finite, integer, working_dtype
+from ._validation import check_finite, integer, thread_count, working_dtype
 
 # The default chunk of a memory map (or of an in-memory chunked shuffle): this many bytes of X.
 DEFAULT_CHUNK_BYTES = 64 << 20
@@ -269,13 +272,26 @@ class LocalChunks:
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
     """A pool of this many threads, kept for the next fit (starting threads every epoch costs)."""
-    if threads not in _pools:
-        _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastdescent-chunks")
-    return _pools[threads]
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastdescent-chunks")
+        return _pools[threads]
+
+
+def _forget_pools_after_fork() -> None:
+    # A forked child inherits the pools but not their threads: its tasks would wait forever.
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 class DaskChunks:
@@ -333,12 +349,18 @@ except ImportError:  # numpy < 2
     _byte_bounds = np.byte_bounds
 
 
-def _madvise(address: int, length: int) -> None:
+@functools.cache
+def _libc_madvise():
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise(ctypes.c_void_p(address), ctypes.c_size_t(length), ctypes.c_int(4))  # MADV_DONTNEED
+        return ctypes.CDLL(None, use_errno=True).madvise
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _madvise(address: int, length: int) -> None:
+    madvise = _libc_madvise()
+    if madvise is not None and hasattr(mmap, "MADV_DONTNEED"):
+        madvise(ctypes.c_void_p(address), ctypes.c_size_t(length), ctypes.c_int(mmap.MADV_DONTNEED))
 
 
 # -- the fit's data -------------------------------------------------------------------------------------
@@ -393,8 +415,6 @@ class ChunkedData:
             threads = 1 if n_threads is None else integer(n_threads, "n_threads", low=1)
         else:
             chunks = LocalChunks(X, y, weights, sizes)
-            from ._validation import thread_count
-
             threads = thread_count(n_threads)
         return cls(n, d, dtype, chunks, threads)
 

@@ -17,7 +17,6 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from . import _reference
@@ -94,8 +93,10 @@ def _prefetch(typingctx, array, index):
                              context.get_constant(types.intp, itemsize))  # fmt: skip
         address = builder.gep(builder.bitcast(data, ir.IntType(8).as_pointer()), [offset])
         i32 = ir.IntType(32)
-        prefetch = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32]), "llvm.prefetch.p0"
+        pointer = ir.IntType(8).as_pointer()
+        # declare_intrinsic mangles the name for the llvmlite at hand (typed or opaque pointers)
+        prefetch = builder.module.declare_intrinsic(
+            "llvm.prefetch", [pointer], ir.FunctionType(ir.VoidType(), [pointer, i32, i32, i32])
         )
         builder.call(prefetch, [address, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
         return context.get_dummy_value()
