@@ -155,16 +155,8 @@ def fit_linear(
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     shuffle = shuffle_mode(shuffle)
     data = None
-    if shuffle == "chunked" and (method == "sag" or early_stopping):
-        raise ValueError('shuffle="chunked" does not apply to method="sag" (rows drawn with replacement) or to '
-                         "early_stopping (random rows held out)")  # fmt: skip
-    if uses_chunks(X, batch_size, shuffle, random_access=method == "sag" or early_stopping):
-        if method == "sag":
-            raise ValueError("method='sag' draws rows from all of X at random; it is not available for a Dask array "
-                             "or a memory map read in chunks (use method='sgd')")
-        if early_stopping:
-            raise ValueError("early_stopping holds out random rows of X; it is not available for a Dask array or "
-                             "a memory map read in chunks")
+    if reads_in_chunks(X, batch_size, shuffle, sag=method == "sag", early_stopping=early_stopping,
+                       sag_name="method='sag'"):  # fmt: skip
         if batch_size is not None:
             integer(batch_size, "batch_size", low=1)
         full_batch = is_full_batch(batch_size, X.shape[0], shuffle)
@@ -266,11 +258,18 @@ def shuffle_mode(shuffle) -> bool | str:
     return bool(shuffle)
 
 
-def uses_chunks(X, batch_size, shuffle, random_access: bool) -> bool:
+def reads_in_chunks(X, batch_size, shuffle, *, sag: bool, early_stopping: bool, sag_name: str) -> bool:
     """Whether a fit reads X chunk by chunk: always for a Dask array; for a memory map unless its
-    rows are read at random anyway (SGD with shuffle=True, SAG, early stopping): those take the
-    in-memory path, which reads a memory map in place with the same bits."""
+    rows are read at random anyway (SGD with shuffle=True, SAG, early stopping), which the in-memory
+    path does in place with the same bits.  Refuses what needs random rows that chunks cannot give."""
+    random_access = sag or early_stopping
+    if random_access and shuffle == "chunked":
+        raise ValueError(f'shuffle="chunked" does not apply to {sag_name} (rows drawn with replacement) or to '
+                         "early_stopping (random rows held out)")  # fmt: skip
     if is_dask_array(X):
+        if random_access:
+            raise ValueError(f"{sag_name} and early_stopping draw random rows from all of X; they are not available "
+                             "for a Dask array (use plain SGD, or the data in memory)")  # fmt: skip
         return True
     return is_chunked_input(X) and not random_access and (batch_size is None or shuffle is not True)
 

@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _backends
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
-from ._fit import _generator, shuffle_mode, uses_chunks
+from ._fit import _generator, reads_in_chunks, shuffle_mode
 from ._reference import STATUS_DIVERGED
 from ._validation import integer, real_scalar, thread_count
 from .schedules import Schedule
@@ -234,12 +234,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         _backends.resolve(self.backend)
 
     def _validate(self, X, y, sample_weight, reset: bool):
-        shuffle = shuffle_mode(self.shuffle)
-        random_access = self.solver == "sag" or self.early_stopping
-        if shuffle == "chunked" and random_access:
-            raise ValueError('shuffle="chunked" does not apply to solver="sag" (rows drawn with replacement) or to '
-                             "early_stopping (random rows held out)")  # fmt: skip
-        if uses_chunks(X, self.batch_size, shuffle, random_access):
+        if reads_in_chunks(X, self.batch_size, shuffle_mode(self.shuffle), sag=self.solver == "sag",
+                           early_stopping=self.early_stopping, sag_name="solver='sag'"):  # fmt: skip
             return self._chunked_data(X, y, sample_weight, reset), None, np.empty(0)
         X, y = validate_data(
             self, X, y, accept_sparse=False, dtype=[np.float64, np.float32], order="C", y_numeric=True, reset=reset
@@ -256,11 +252,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         return X, y, weights
 
     def _chunked_data(self, X, y, sample_weight, reset: bool) -> ChunkedData:
-        if self.solver == "sag" or self.early_stopping:
-            raise ValueError(
-                "solver='sag' and early_stopping need random access to all rows; they are not available for "
-                "a Dask array or a memory map read in chunks"
-            )
         data = ChunkedData.from_arrays(
             X, y, sample_weight, chunk_rows=self.chunk_rows,
             full_batch=is_full_batch(self.batch_size, X.shape[0], shuffle_mode(self.shuffle)),
