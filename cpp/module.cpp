@@ -9,6 +9,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "dispatch.hpp"
 #include "parallel.hpp"
@@ -45,15 +46,22 @@ const T* optional_data(const In<T>& array) {
     return array.size() ? array.data() : nullptr;
 }
 
+// (n, d) of X after checking it and the arrays that go with its rows.
 template <class T>
-py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, const In<T>& sample_weight,
-                    std::size_t n_threads) {
+std::pair<std::size_t, std::size_t> rows_and_features(const In<T>& X, const In<T>& y, const In<T>& sample_weight) {
     require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
     const std::size_t n = X.shape(0), d = X.shape(1);
     require_size(y, n, "y");
-    require_size(w, d, "w");
     require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
             "sample_weight must be empty or hold n values");
+    return {n, d};
+}
+
+template <class T>
+py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, const In<T>& sample_weight,
+                    std::size_t n_threads) {
+    const auto [n, d] = rows_and_features(X, y, sample_weight);
+    require_size(w, d, "w");
     py::array_t<T> grad_w(d);
     const Kernels<T>& kernels = current_simd().kernels<T>();
     T loss, grad_b;
@@ -73,12 +81,8 @@ py::tuple loss_grad(const In<T>& X, const In<T>& y, const In<T>& w, T b, T l2, c
 template <class T>
 py::array_t<T> row_sums(const In<T>& X, const In<T>& y, const In<T>& w, T b, const In<T>& sample_weight,
                         T residual_clip, std::size_t n_threads) {
-    require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
-    const std::size_t n = X.shape(0), d = X.shape(1);
-    require_size(y, n, "y");
+    const auto [n, d] = rows_and_features(X, y, sample_weight);
     require_size(w, d, "w");
-    require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
-            "sample_weight must be empty or hold n values");
     py::array_t<T> sums(d + 2);
     const Kernels<T>& kernels = current_simd().kernels<T>();
     T* out = sums.mutable_data();
@@ -97,11 +101,7 @@ py::tuple run_epochs_py(const In<T>& X, const In<T>& y, const In<T>& sample_weig
                         bool fit_intercept, std::int64_t average_start, bool sag, double tol,
                         std::int64_t n_iter_no_change, T clip_norm, bool adaptive, double gtol, double growth_limit,
                         double validation_scale, T residual_clip, std::size_t n_threads, std::size_t epoch_size) {
-    require(X.ndim() == 2 && X.shape(0) > 0 && X.shape(1) > 0, "X must be 2-D and non-empty");
-    const std::size_t n = X.shape(0), d = X.shape(1);
-    require_size(y, n, "y");
-    require(sample_weight.size() == 0 || static_cast<std::size_t>(sample_weight.size()) == n,
-            "sample_weight must be empty or hold n values");
+    const auto [n, d] = rows_and_features(X, y, sample_weight);
     require_size(theta, d + 1, "theta");
     require_size(velocity, d + 1, "velocity");
     require_size(average, d + 1, "average");

@@ -470,7 +470,7 @@ class ChunkedEpochs:
                 return epoch + 1, status
             steps = -(-self.data.n // self.plan.batch_size)
             losses[epoch], grad_norms[epoch], _, status = finish_epoch(
-                self.state.epoch_sums, steps, self.state.theta, self._step().moving, self._last_rate(),
+                self.state.epoch_sums, steps, self.state.theta, self._moving, self._last_rate(),
                 self.state.counters, self.state.loss_state, tol=self.plan.tol,
                 n_iter_no_change=self.plan.n_iter_no_change, adaptive=self.plan.adaptive, gtol=self.plan.gtol,
                 growth_limit=self.plan.growth_limit,
@@ -479,7 +479,12 @@ class ChunkedEpochs:
                 return epoch + 1, status
         return n_epochs, STATUS_RAN_ALL
 
-    def _step(self, lr=None, stride=0) -> Step:
+    @property
+    def _moving(self) -> int:
+        """Coordinates of theta that move: the coefficients, and the intercept if fitted."""
+        return self.data.d + 1 if self.plan.fit_intercept else self.data.d
+
+    def _step(self, lr, stride) -> Step:
         plan, T = self.plan, self.data.dtype.type
         return Step(T, self.data.d, T(plan.momentum), plan.nesterov, T(plan.l2), plan.fit_intercept,
                     plan.average_start, T(plan.clip_norm), lr, stride, self.state.counters[0])  # fmt: skip

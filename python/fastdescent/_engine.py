@@ -218,7 +218,8 @@ def run(
     ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
                         max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
-    shuffles = _Shuffles(rng, lambda k: _orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks), ahead)
+    shuffles = _Shuffles(rng, lambda k, marks: _orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks, marks),
+                         ahead)  # fmt: skip
     if chunked:
         advance = ChunkedEpochs(module, X, state, plan, rates, rng)
     else:
@@ -301,39 +302,38 @@ class _Shuffles:
     With ``ahead``, the next call's orders are drawn by a helper thread while the kernel runs: both
     release the GIL, and on a minibatch fit a permutation of n rows costs a third of an epoch.
     Whatever was drawn for epochs that did not run (a fit that stopped early, a call drawn ahead) is
-    given back by ``settle``: the generator ends as if each epoch run had drawn its own order, so
-    the next fit or partial_fit on it sees the same stream however the epochs were cut into calls.
+    given back by ``settle``: the generator goes back to where it stood after the last epoch run,
+    so the next fit or partial_fit on it sees the same stream however the epochs were cut into calls.
     """
 
-    def __init__(self, rng: np.random.Generator, draw: Callable[[int], np.ndarray], ahead: bool):
+    def __init__(self, rng: np.random.Generator, draw: Callable[[int, list], np.ndarray], ahead: bool):
         self.rng, self.draw = rng, draw
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-shuffles") if ahead else None
         self.pending = None
-        self.current = None  # (generator state before the current call's draw, its epochs, epochs run)
+        self.current = None  # (generator state before the current call's draw, after each of its epochs)
+        self.ran = 0  # epochs of the current call that ran
 
     def _draw(self, n_epochs: int):
-        return self.rng.bit_generator.state, n_epochs, self.draw(n_epochs)
+        marks: list = []
+        before = self.rng.bit_generator.state
+        return (before, marks), self.draw(n_epochs, marks)
 
     def take(self, n_epochs: int, following: int) -> np.ndarray:
-        before, drawn, orders = self.pending.result() if self.pending is not None else self._draw(n_epochs)
-        self.current = [before, drawn, 0]
+        self.current, orders = self.pending.result() if self.pending is not None else self._draw(n_epochs)
+        self.ran = 0
         self.pending = self.pool.submit(self._draw, following) if self.pool is not None and following else None
         return orders
 
     def used(self, epochs: int) -> None:
-        if self.current is not None:
-            self.current[2] = epochs
+        self.ran = epochs
 
     def settle(self) -> None:
         if self.pending is not None:
             self.pending.result()
-        if self.current is None:
-            return
-        before, drawn, ran = self.current
-        if ran < drawn or self.pending is not None:
-            self.rng.bit_generator.state = before
-            if ran:
-                self.draw(ran)
+        if self.current is not None:
+            before, marks = self.current
+            if self.pending is not None or self.ran < len(marks):
+                self.rng.bit_generator.state = marks[self.ran - 1] if self.ran else before
         self.pending = self.current = None
 
     def close(self) -> None:
@@ -341,11 +341,12 @@ class _Shuffles:
             self.pool.shutdown(wait=True)
 
 
-def _orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None):
+def _orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None, marks=None):
     """Row orders, one per epoch: SGD visits every row once; SAG draws rows with replacement, as
     published (with a fresh permutation per epoch its stale gradients oscillate at rates that
     sampling with replacement tolerates).  No shuffle: one fixed order, or none (rows 0..n-1).
-    With ``chunks``, the chunked shuffle of the data larger than memory (``_chunked.chunked_shuffle``)."""
+    With ``chunks``, the chunked shuffle of the data larger than memory (``_chunked.chunked_shuffle``).
+    ``marks`` (a list) receives the generator's state after each epoch's draw."""
     if not shuffled:
         return np.empty((0, n), np.int64) if train_rows is None else train_rows[None, :]
     epoch_rows = n if train_rows is None else train_rows.shape[0]
@@ -357,6 +358,8 @@ def _orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None):
             row[:] = rng.integers(0, epoch_rows, size=epoch_rows) if sag else rng.permutation(epoch_rows)
         if train_rows is not None:
             row[:] = train_rows[row]
+        if marks is not None:
+            marks.append(rng.bit_generator.state)
     return orders
 
 

@@ -35,30 +35,23 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
     """
     name, module = _backends.resolve(backend)
     if is_chunked_input(X):
-        return _chunked_loss_grad(module, X, y, w, b, l2, sample_weight, n_threads)
-    X, y = as_data(X, y)
-    T = X.dtype.type
-    w = as_float_array(w, "w", X.dtype, ndim=1)
-    if w.shape[0] != X.shape[1]:
-        raise ValueError(f"w has {w.shape[0]} values but X has {X.shape[1]} features (X shape {X.shape})")
+        X = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads,
+                                    persist=False)  # one pass: nothing to keep
+        dtype, n, d = X.dtype, X.n, X.d
+    else:
+        X, y = as_data(X, y)
+        dtype, (n, d) = X.dtype, X.shape
+        weights = as_sample_weight(sample_weight, n, dtype)
+    T = dtype.type
+    w = as_float_array(w, "w", dtype, ndim=1)
+    if w.shape[0] != d:
+        raise ValueError(f"w has {w.shape[0]} values but X has {d} features (X shape {(n, d)})")
     b = real_scalar(b, "b")
     l2 = real_scalar(l2, "l2", low=0.0)
-    weights = as_sample_weight(sample_weight, X.shape[0], X.dtype)
+    if isinstance(X, ChunkedData):  # the chunks' sums joined along the tree, then the reference's last step
+        S = X.sums(module, np.append(w, T(b)), T(0), check=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grad = loss_and_gradient(S, w, T(n), T(l2))
+        return T(loss), grad[:-1].copy(), T(grad[-1])
     loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2), weights, thread_count(n_threads))
-    return T(loss), np.asarray(grad_w, dtype=X.dtype), T(grad_b)
-
-
-def _chunked_loss_grad(module, X, y, w, b, l2, sample_weight, n_threads):
-    data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads,
-                                   persist=False)  # one pass: nothing to keep
-    T = data.dtype.type
-    w = as_float_array(w, "w", data.dtype, ndim=1)
-    if w.shape[0] != data.d:
-        raise ValueError(f"w has {w.shape[0]} values but X has {data.d} features (X shape {(data.n, data.d)})")
-    b = real_scalar(b, "b")
-    l2 = real_scalar(l2, "l2", low=0.0)
-    theta = np.append(w, T(b))
-    S = data.sums(module, theta, T(0), check=True)
-    with np.errstate(over="ignore", invalid="ignore"):
-        loss, grad = loss_and_gradient(S, w, T(data.n), T(l2))
-    return T(loss), grad[:-1].copy(), T(grad[-1])
+    return T(loss), np.asarray(grad_w, dtype=dtype), T(grad_b)
