@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace fastdescent {
@@ -73,6 +74,79 @@ inline T halve_register(typename Vector<T, Bytes>::type v) {
         return halve_register<T, Bytes / 2>(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
                                             __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
     }
+}
+
+// The halving of one register per row, for as many rows as a register has lanes, in log2(W) rounds
+// of register adds.  Before a round every register holds W / S rows, each as a segment of S lanes;
+// pairing registers p and q, one shuffle gathers the first half of each segment of p then of q, another
+// the second halves, and their sum holds twice the rows in segments of S / 2: each row's lanes
+// k and k + S/2 were added, exactly its own halving.  One register then holds the W dot products.
+template <std::size_t W, std::size_t S, bool SecondHalf>
+constexpr int segment_half_lane(std::size_t u) {
+    const std::size_t half = S / 2, segments = W / S;
+    const std::size_t segment = u / half, offset = u % half + (SecondHalf ? half : 0);
+    return static_cast<int>(segment < segments ? segment * S + offset : W + (segment - segments) * S + offset);
+}
+
+template <std::size_t S, bool SecondHalf, class V, std::size_t... U>
+inline V segment_halves(V p, V q, std::index_sequence<U...>) {
+    constexpr std::size_t W = sizeof...(U);
+    return __builtin_shufflevector(p, q, segment_half_lane<W, S, SecondHalf>(U)...);
+}
+
+// v holds S registers of W / S rows each (S = W on the first call); returns the register of W results.
+template <std::size_t S, class V>
+inline V halve_rows(V* v) {
+    if constexpr (S == 1) {
+        return v[0];
+    } else {
+        constexpr auto lanes = std::make_index_sequence<sizeof(V) / sizeof(v[0][0])>();
+        for (std::size_t k = 0; k < S / 2; ++k)
+            v[k] = segment_halves<S, false>(v[2 * k], v[2 * k + 1], lanes) +
+                   segment_halves<S, true>(v[2 * k], v[2 * k + 1], lanes);
+        return halve_rows<S / 2>(v);
+    }
+}
+
+// How many rows lane_dots takes at once: one per lane of a register.
+template <class T>
+constexpr std::size_t kRowsTogether = kRegisterBytes / sizeof(T);
+
+// dots[g] = lane_dot(rows[g], w, d) for g < kRowsTogether<T>, the same bits: every row adds its own
+// products into its own lanes in the same order and halves them by the same pairs.  Together, the
+// rows' add chains overlap and their final halvings share registers (halve_rows).
+template <class T>
+inline void lane_dots(const T* const* rows, const T* w, std::size_t d, T* dots) {
+    constexpr std::size_t L = kLanes<T>;
+    using Register = typename Vector<T, kRegisterBytes>::type;
+    constexpr std::size_t W = kRegisterBytes / sizeof(T), R = L / W, G = kRowsTogether<T>;
+    const std::size_t full = d - d % L;
+    Register lane[G][R];
+    for (std::size_t g = 0; g < G; ++g)
+        for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t l = 0; l < W; ++l) lane[g][r][l] = T(-0.0);
+    for (std::size_t j = 0; j < full; j += L) {
+        for (std::size_t r = 0; r < R; ++r) {
+            Register y;
+            std::memcpy(&y, w + j + r * W, kRegisterBytes);
+            for (std::size_t g = 0; g < G; ++g) {
+                Register x;
+                std::memcpy(&x, rows[g] + j + r * W, kRegisterBytes);
+                lane[g][r] = lane[g][r] + x * y;
+            }
+        }
+    }
+    for (std::size_t g = 0; g < G; ++g)
+        for (std::size_t l = 0; l < d - full; ++l)
+            lane[g][l / W][l % W] = lane[g][l / W][l % W] + rows[g][full + l] * w[full + l];
+    Register row_lanes[G];
+    for (std::size_t g = 0; g < G; ++g) {
+        for (std::size_t registers = R; registers > 1; registers /= 2)
+            for (std::size_t r = 0; r < registers / 2; ++r) lane[g][r] = lane[g][r] + lane[g][r + registers / 2];
+        row_lanes[g] = lane[g][0];
+    }
+    const Register result = halve_rows<W>(row_lanes);
+    std::memcpy(dots, &result, kRegisterBytes);
 }
 #endif
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -31,7 +32,7 @@ struct OrderedRows {
 // Adds rows start..stop-1 of the batch to acc one after another (see batch_sums).
 // How many rows ahead a shuffled batch asks for its rows: a shuffled row is a cache miss, and
 // waiting for each in turn would make minibatch SGD memory-latency bound.
-constexpr std::size_t kPrefetchRows = 8;
+constexpr std::size_t kPrefetchRows = 32;
 
 // Asks for row i of X and its target (the next batch's first rows too: a prefetch is only a hint,
 // so it changes no value).
@@ -58,21 +59,76 @@ inline std::size_t prefetchable(const Rows& rows, std::size_t stop) {
     }
 }
 
+// The terms row i adds for its residual r: loss_q = s_i r (the loss's share, times r) and the gradient's
+// q = s_i r, or s_i clip(r) with clip > 0.
+template <class T>
+inline void residual_terms(T r, const T* weights, std::size_t i, T clip, T& loss_q, T& q) {
+    loss_q = weights != nullptr ? weights[i] * r : r;
+    q = loss_q;
+    if (clip > T(0)) {
+        const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
+        q = weights != nullptr ? weights[i] * clipped : clipped;
+    }
+}
+
 template <class T, class Rows>
 void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
               std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
     const std::size_t known = prefetchable(rows, stop);
-    for (std::size_t p = start; p < stop; ++p) {
+    std::size_t p = start;
+#ifdef FASTDESCENT_VECTOR_LANES
+    // A register's worth of rows at a time: their dot products overlap (lane_dots), and each feature's
+    // sum takes the rows one after another while it sits in a register -- the order of section 2 --
+    // instead of passing through memory once per row.
+    constexpr std::size_t G = kRowsTogether<T>;
+    using Register = typename Vector<T, kRegisterBytes>::type;
+    constexpr std::size_t W = kRegisterBytes / sizeof(T);
+    const std::size_t full_registers = d - d % W;
+    for (; p + G <= stop; p += G) {
+        const T* x[G];
+        std::size_t index[G];
+        for (std::size_t g = 0; g < G; ++g) {
+            if (Rows::kShuffled && p + g + kPrefetchRows < known) prefetch_row(X, y, rows(p + g + kPrefetchRows), d);
+            index[g] = rows(p + g);
+            x[g] = X + index[g] * d;
+        }
+        T dot[G], r[G], loss_q[G], q[G];
+        lane_dots(x, w, d, dot);
+        for (std::size_t g = 0; g < G; ++g) {
+            r[g] = (dot[g] + b) - y[index[g]];
+            residual_terms(r[g], weights, index[g], clip, loss_q[g], q[g]);
+        }
+        for (std::size_t j = 0; j < full_registers; j += W) {
+            Register sum;
+            std::memcpy(&sum, acc + j, kRegisterBytes);
+            for (std::size_t g = 0; g < G; ++g) {
+                Register row;
+                std::memcpy(&row, x[g] + j, kRegisterBytes);
+                sum = sum + q[g] * row;
+            }
+            std::memcpy(acc + j, &sum, kRegisterBytes);
+        }
+        for (std::size_t j = full_registers; j < d; ++j)
+            for (std::size_t g = 0; g < G; ++g) acc[j] = acc[j] + q[g] * x[g][j];
+        // Locals, not acc[d] and acc[d + 1]: through memory, each add would wait for the last store.
+        T sum_q = acc[d], sum_loss = acc[d + 1];
+        for (std::size_t g = 0; g < G; ++g) {
+            sum_q = sum_q + q[g];
+            sum_loss = sum_loss + loss_q[g] * r[g];
+        }
+        acc[d] = sum_q;
+        acc[d + 1] = sum_loss;
+        if (q_out != nullptr)
+            for (std::size_t g = 0; g < G; ++g) q_out[p + g] = q[g];
+    }
+#endif
+    for (; p < stop; ++p) {
         if (Rows::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
         const std::size_t i = rows(p);
         const T* x = X + i * d;
         const T r = (lane_dot(x, w, d) + b) - y[i];
-        const T loss_q = weights != nullptr ? weights[i] * r : r;
-        T q = loss_q;
-        if (clip > T(0)) {
-            const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
-            q = weights != nullptr ? weights[i] * clipped : clipped;
-        }
+        T loss_q, q;
+        residual_terms(r, weights, i, clip, loss_q, q);
         for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + q * x[j];
         acc[d] = acc[d] + q;
         acc[d + 1] = acc[d + 1] + loss_q * r;
