@@ -56,3 +56,28 @@ def problems(draw, max_n=3000, max_d=None, exponents=((-6.0, -3.0, 0.0), (0.0, 3
     high = draw(st.sampled_from(exponents[1]))
     seed = draw(st.integers(0, 2**32 - 1))
     return make_data(seed, n, d, dtype, low_exp=min(low, high), high_exp=high)
+
+
+def assert_every_lane_tail_matches_the_reference(backend, dtype):
+    """Every feature count from 1 to two 64-byte lane groups and past, batches below, at and beside
+    the row-group sizes, with weights, momentum, SAG, scikit-learn's clipping and signed zeros."""
+    import fastdescent
+
+    lanes = 64 // np.dtype(dtype).itemsize
+    for d in [*range(1, 2 * lanes + 3), 3 * lanes - 1, 4 * lanes + 5]:
+        X, y, w = make_data(d, 53, d, dtype, low_exp=-1.5, high_exp=-0.5, zero_share=0.2)
+        weights = np.abs(make_data(d + 1, 53, 1, dtype)[1]) % 3
+        for options in ({"batch_size": 1}, {"batch_size": 7, "momentum": 0.5}, {"batch_size": 17},
+                        {"batch_size": 16, "method": "sag"}, {}):  # fmt: skip
+            kwargs = dict(lr=0.01, max_iter=2, random_state=1, sample_weight=weights, **options)
+            expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
+            fit = fastdescent.fit_linear(X, y, backend=backend, **kwargs)
+            assert_same_bits(fit.coef, expected.coef, f"d={d} {options}")
+            assert_same_bits(fit.loss_history, expected.loss_history, f"d={d} {options}")
+        for a, e in zip(fastdescent.mse_loss_grad(X, y, w, -0.0, backend=backend),
+                        fastdescent.mse_loss_grad(X, y, w, -0.0, backend="numpy")):  # fmt: skip
+            assert_same_bits(a, e, f"d={d}")
+        regressor = {"max_iter": 2, "tol": None, "random_state": 0, "batch_size": 19, "eta0": 1e-3}
+        expected = fastdescent.SGDRegressor(backend="numpy", **regressor).fit(X, y)
+        fitted = fastdescent.SGDRegressor(backend=backend, **regressor).fit(X, y)
+        assert_same_bits(fitted.coef_, expected.coef_, f"d={d} SGDRegressor")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers import DTYPES, assert_same_bits, make_data, problems
+from helpers import DTYPES, assert_every_lane_tail_matches_the_reference, assert_same_bits, make_data, problems
 
 import fastdescent
 from fastdescent import _engine
@@ -198,3 +198,11 @@ def test_sag_minibatch_with_repeated_rows(native):
     options = {"lr": 0.05, "batch_size": 8, "method": "sag", "l2": 0.01}
     expected = _fit_or_divergence(X, y, "numpy", options, 20)
     assert_same_fit(_fit_or_divergence(X, y, native, options, 20), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numba_vector_lanes_on_every_lane_tail(dtype):
+    """The Numba kernels add a row's lanes as one LLVM vector, the tail padded so that it adds -0.0."""
+    if "numba" not in fastdescent.available_backends():
+        pytest.skip("Numba is not installed")
+    assert_every_lane_tail_matches_the_reference("numba", dtype)

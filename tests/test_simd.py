@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import assert_same_bits, make_data
+from helpers import assert_every_lane_tail_matches_the_reference, assert_same_bits, make_data
 
 import fastdescent
 
@@ -79,28 +79,11 @@ def test_a_fit_uses_x_in_place_and_allocates_little():
     assert X.nbytes <= peak < 1.2 * X.nbytes  # another layout: converted once, never per epoch
 
 
+
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_simd_path_on_every_lane_tail_and_row_group(monkeypatch, path, dtype):
     """Rows are summed a register's worth at a time (up to 16) with a one-row tail, and a row's
-    features a 64-byte group of lanes at a time with a masked tail: every feature count from 1 to
-    two groups and past, batches below, at and beside the group sizes, weights and clipping."""
+    features a 64-byte group of lanes at a time with a masked tail."""
     monkeypatch.setenv("FASTDESCENT_SIMD", path)
-    lanes = 64 // np.dtype(dtype).itemsize
-    for d in [*range(1, 2 * lanes + 3), 3 * lanes - 1, 4 * lanes + 5]:
-        X, y, w = make_data(d, 53, d, dtype, low_exp=-1.5, high_exp=-0.5, zero_share=0.2)
-        weights = np.abs(make_data(d + 1, 53, 1, dtype)[1]) % 3
-        for options in ({"batch_size": 1}, {"batch_size": 7, "momentum": 0.5}, {"batch_size": 17},
-                        {"batch_size": 16, "method": "sag"}, {}):  # fmt: skip
-            kwargs = dict(lr=0.01, max_iter=2, random_state=1, sample_weight=weights, **options)
-            expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
-            fit = fastdescent.fit_linear(X, y, backend="cpp", **kwargs)
-            assert_same_bits(fit.coef, expected.coef, f"d={d} {options}")
-            assert_same_bits(fit.loss_history, expected.loss_history, f"d={d} {options}")
-        for a, e in zip(fastdescent.mse_loss_grad(X, y, w, -0.0, backend="cpp"),
-                        fastdescent.mse_loss_grad(X, y, w, -0.0, backend="numpy")):  # fmt: skip
-            assert_same_bits(a, e, f"d={d}")
-        regressor = {"max_iter": 2, "tol": None, "random_state": 0, "batch_size": 19, "eta0": 1e-3}
-        expected = fastdescent.SGDRegressor(backend="numpy", **regressor).fit(X, y)
-        fitted = fastdescent.SGDRegressor(backend="cpp", **regressor).fit(X, y)
-        assert_same_bits(fitted.coef_, expected.coef_, f"d={d} SGDRegressor")
+    assert_every_lane_tail_matches_the_reference("cpp", dtype)

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from . import _reference
@@ -128,83 +129,125 @@ def _workspace(X):
     )
 
 
+@intrinsic
+def _lane_dot_at(typingctx, data, offset, w):
+    """dot(data.flat[offset : offset + d], w) for d = len(w), in the canonical lane order.
+
+    The lanes are one LLVM vector of 64 bytes (a register or two on the CPU at hand) rather than
+    scalars, which Numba's LLVM keeps apart: a vector add per 64 bytes, and the halving as vector
+    shuffles.  The tail (d % L values) is copied into a vector padded with -0.0, times a vector of w
+    padded with +0.0: the padded lanes add (-0.0) * (+0.0) = -0.0, which leaves every lane's bits
+    as they were, exactly the masked add of the canonical order.  Only C-contiguous arrays.
+    """
+    if not (
+        isinstance(data, types.Array) and isinstance(w, types.Array) and data.layout == "C" and w.layout == "C"
+        and w.ndim == 1 and isinstance(data.dtype, types.Float) and data.dtype == w.dtype
+        and isinstance(offset, types.Integer)
+    ):  # fmt: skip
+        return None
+    lanes = LANE_BYTES // (data.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        element = context.get_value_type(data.dtype)
+        vector = ir.VectorType(element, lanes)
+        itemsize = data.dtype.bitwidth // 8
+        intp = context.get_value_type(types.intp)
+        w_array = context.make_array(signature.args[2])(context, builder, args[2])
+        d = cgutils.unpack_tuple(builder, w_array.shape, 1)[0]
+        row = builder.gep(context.make_array(signature.args[0])(context, builder, args[0]).data,
+                          [context.cast(builder, args[1], signature.args[1], types.intp)])  # fmt: skip
+        w_data = w_array.data
+
+        def load(pointer, index):
+            return builder.load(builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer()), align=itemsize)
+
+        def splat(value):
+            return ir.Constant(vector, [ir.Constant(element, value)] * lanes)
+
+        lane = cgutils.alloca_once_value(builder, splat(-0.0))
+        full = builder.mul(builder.udiv(d, intp(lanes)), intp(lanes))
+        with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
+            builder.store(builder.fadd(builder.load(lane), builder.fmul(load(row, j), load(w_data, j))), lane)
+        tail = builder.sub(d, full)
+        with builder.if_then(builder.icmp_signed(">", tail, intp(0)), likely=False):
+            x_tail = cgutils.alloca_once_value(builder, splat(-0.0))
+            w_tail = cgutils.alloca_once_value(builder, splat(0.0))
+            with cgutils.for_range(builder, tail, intp=intp) as loop:
+                source = builder.add(full, loop.index)
+                for padded, pointer in ((x_tail, row), (w_tail, w_data)):
+                    slot = builder.gep(builder.bitcast(padded, element.as_pointer()), [loop.index])
+                    builder.store(builder.load(builder.gep(pointer, [source])), slot)
+            product = builder.fmul(builder.load(x_tail), builder.load(w_tail))
+            builder.store(builder.fadd(builder.load(lane), product), lane)
+        value = builder.load(lane)
+        half = lanes // 2
+        while half >= 1:
+            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
+            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, 2 * half)))
+            value = builder.fadd(builder.shuffle_vector(value, value, low), builder.shuffle_vector(value, value, high))
+            half //= 2
+        return builder.extract_element(value, ir.IntType(32)(0))
+
+    return data.dtype(data, offset, w), codegen
+
+
+@intrinsic
+def _add_scaled_at(typingctx, acc, data, offset, q):
+    """acc[j] += q * data.flat[offset + j] for j < len(acc) - 2 (each element on its own: no order
+    to keep across j), a 64-byte vector at a time; C-contiguous arrays only."""
+    if not (
+        isinstance(acc, types.Array) and isinstance(data, types.Array) and acc.layout == "C" and data.layout == "C"
+        and acc.ndim == 1 and isinstance(data.dtype, types.Float) and data.dtype == acc.dtype
+        and isinstance(offset, types.Integer) and q == data.dtype
+    ):  # fmt: skip
+        return None
+    lanes = LANE_BYTES // (data.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        element = context.get_value_type(data.dtype)
+        vector = ir.VectorType(element, lanes)
+        itemsize = data.dtype.bitwidth // 8
+        intp = context.get_value_type(types.intp)
+        acc_array = context.make_array(signature.args[0])(context, builder, args[0])
+        d = builder.sub(cgutils.unpack_tuple(builder, acc_array.shape, 1)[0], intp(2))
+        row = builder.gep(context.make_array(signature.args[1])(context, builder, args[1]).data,
+                          [context.cast(builder, args[2], signature.args[2], types.intp)])  # fmt: skip
+        sums = acc_array.data
+        q_value = args[3]
+        scale = cgutils.alloca_once_value(builder, ir.Constant(vector, ir.Undefined))
+        q_vector = builder.load(scale)
+        for k in range(lanes):
+            q_vector = builder.insert_element(q_vector, q_value, ir.IntType(32)(k))
+
+        def address(pointer, index):
+            return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
+
+        full = builder.mul(builder.udiv(d, intp(lanes)), intp(lanes))
+        with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
+            x = builder.load(address(row, j), align=itemsize)
+            total = builder.load(address(sums, j), align=itemsize)
+            builder.store(builder.fadd(total, builder.fmul(q_vector, x)), address(sums, j), align=itemsize)
+        with cgutils.for_range_slice(builder, full, d, intp(1), intp=intp) as (j, _):
+            slot = builder.gep(sums, [j])
+            builder.store(builder.fadd(builder.load(slot), builder.fmul(q_value, builder.load(builder.gep(row, [j])))), slot)
+        return context.get_dummy_value()
+
+    return types.none(acc, data, offset, q), codegen
+
+
 @_jit
 def _row_dots(X, rows, first, m, w, out, y=None):
     """out[p] = dot(X[i], w) in the canonical order, for i = rows[first + p] (first + p if rows is empty).
 
     X may also be a vector (with m = 1): then out[0] = dot(X, w).
-
-    Lane j % L accumulates x_j * w_j in increasing j from -0.0; the tail (d % L values) is a masked
-    add into the first lanes; the lanes combine by halving.  The lanes are sixteen scalars, not an
-    array, so that they stay in registers.  For float64 (L = 8) the upper eight never move from
-    -0.0 and the first halving step adds -0.0 to each lower lane: x + (-0.0) == x bit for bit for
-    every x, so the result is exactly the eight-lane order.
     """
     d = w.shape[0]
-    L = _lane_count(X)
-    full = d - d % L
-    tail = d - full
-    negative_zero = X.dtype.type(-0.0)
     ordered = rows.shape[0] > 0
     for p in range(m):
         if y is not None and ordered and first + p + PREFETCH_ROWS < rows.shape[0]:
             _prefetch_row(X, y, rows[first + p + PREFETCH_ROWS])  # rows of the next batch too
         i = rows[first + p] if ordered else first + p
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = negative_zero
-        a8 = a9 = a10 = a11 = a12 = a13 = a14 = a15 = negative_zero
-        for j in range(0, full, L):
-            a0 = a0 + _element(X, i, j) * w[j]
-            a1 = a1 + _element(X, i, j + 1) * w[j + 1]
-            a2 = a2 + _element(X, i, j + 2) * w[j + 2]
-            a3 = a3 + _element(X, i, j + 3) * w[j + 3]
-            a4 = a4 + _element(X, i, j + 4) * w[j + 4]
-            a5 = a5 + _element(X, i, j + 5) * w[j + 5]
-            a6 = a6 + _element(X, i, j + 6) * w[j + 6]
-            a7 = a7 + _element(X, i, j + 7) * w[j + 7]
-            if L == 16:
-                a8 = a8 + _element(X, i, j + 8) * w[j + 8]
-                a9 = a9 + _element(X, i, j + 9) * w[j + 9]
-                a10 = a10 + _element(X, i, j + 10) * w[j + 10]
-                a11 = a11 + _element(X, i, j + 11) * w[j + 11]
-                a12 = a12 + _element(X, i, j + 12) * w[j + 12]
-                a13 = a13 + _element(X, i, j + 13) * w[j + 13]
-                a14 = a14 + _element(X, i, j + 14) * w[j + 14]
-                a15 = a15 + _element(X, i, j + 15) * w[j + 15]
-        # The masked tail: lanes past it are not touched (a padded add of 0 * w could flip a -0.0).
-        if tail > 0:
-            a0 = a0 + _element(X, i, full) * w[full]
-        if tail > 1:
-            a1 = a1 + _element(X, i, full + 1) * w[full + 1]
-        if tail > 2:
-            a2 = a2 + _element(X, i, full + 2) * w[full + 2]
-        if tail > 3:
-            a3 = a3 + _element(X, i, full + 3) * w[full + 3]
-        if tail > 4:
-            a4 = a4 + _element(X, i, full + 4) * w[full + 4]
-        if tail > 5:
-            a5 = a5 + _element(X, i, full + 5) * w[full + 5]
-        if tail > 6:
-            a6 = a6 + _element(X, i, full + 6) * w[full + 6]
-        if tail > 7:
-            a7 = a7 + _element(X, i, full + 7) * w[full + 7]
-        if tail > 8:
-            a8 = a8 + _element(X, i, full + 8) * w[full + 8]
-        if tail > 9:
-            a9 = a9 + _element(X, i, full + 9) * w[full + 9]
-        if tail > 10:
-            a10 = a10 + _element(X, i, full + 10) * w[full + 10]
-        if tail > 11:
-            a11 = a11 + _element(X, i, full + 11) * w[full + 11]
-        if tail > 12:
-            a12 = a12 + _element(X, i, full + 12) * w[full + 12]
-        if tail > 13:
-            a13 = a13 + _element(X, i, full + 13) * w[full + 13]
-        if tail > 14:
-            a14 = a14 + _element(X, i, full + 14) * w[full + 14]
-        a0, a1, a2, a3, a4, a5, a6, a7 = a0 + a8, a1 + a9, a2 + a10, a3 + a11, a4 + a12, a5 + a13, a6 + a14, a7 + a15
-        a0, a1, a2, a3 = a0 + a4, a1 + a5, a2 + a6, a3 + a7
-        a0, a1 = a0 + a2, a1 + a3
-        out[p] = a0 + a1
+        out[p] = _lane_dot_at(X, i * d, w)
 
 
 @_jit
@@ -264,8 +307,7 @@ def _batch_sums(X, y, weights, order, first, m, w, b, clip, work, sums, q_out):
             if clip > 0:
                 clipped = -clip if r < -clip else (clip if r > clip else r)
                 q = weights[i] * clipped if weighted else clipped
-            for j in range(d):
-                acc[j] = acc[j] + q * X[i, j]
+            _add_scaled_at(acc, X, i * d, q)
             acc[d] = acc[d] + q
             acc[d + 1] = acc[d + 1] + loss_q * r
             if keep_q:
