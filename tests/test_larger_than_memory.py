@@ -416,3 +416,18 @@ def test_full_batch_descent_persists_only_what_fits(monkeypatch):
         streamed = fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
         assert persisted == [2]
     _assert_same_fit(streamed, expected)
+
+
+@pytest.mark.parametrize(("n", "d", "threads"), [(200_000, 64, 2), (100_000, 32, 3), (5_000, 17, 4), (300, 5, 2)])
+def test_threaded_chunks_are_aligned_and_balance_the_threads(n, d, threads):
+    """Numba's threaded full batch: chunks of 256 * 2**k rows (every one but the last), sized so that
+    no thread sums much more than its share."""
+    from fastdescent._chunked import BLOCK_ROWS, balanced_chunk_rows, chunk_sizes
+
+    rows = balanced_chunk_rows(n, d, threads)
+    blocks = rows // BLOCK_ROWS
+    assert rows % BLOCK_ROWS == 0 and blocks & (blocks - 1) == 0
+    loads = [0] * threads
+    for size in chunk_sizes(n, rows):
+        loads[loads.index(min(loads))] += size
+    assert max(loads) <= max(n / threads * 1.1, rows)

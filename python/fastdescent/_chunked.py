@@ -52,6 +52,32 @@ def aligned_chunk_rows(rows: int) -> int:
     return BLOCK_ROWS << (blocks.bit_length() - 1)
 
 
+# What handing one more chunk to a thread costs, counted in values summed (a pool hand-off and a
+# kernel call: some microseconds).
+CHUNK_DISPATCH_VALUES = 1 << 14
+
+
+def balanced_chunk_rows(n: int, d: int, threads: int) -> int:
+    """The aligned chunk size (``256 * 2**k`` rows, every chunk that size but the last) whose chunks,
+    each taken by whichever of ``threads`` threads frees up first, are all summed soonest.
+
+    Equal chunks balance only when their count suits the thread count: 200 000 rows for two
+    threads in chunks of 16 384 leave one thread 7 chunks and the other 5 and a short one (15%
+    over the even share); chunks of 8 192 split 12 + 12 and a short one.
+    """
+    rows = aligned_chunk_rows(-(-n // (64 * threads)))  # at most ~64 chunks per thread to weigh
+    best_span, best_rows = None, rows
+    while True:
+        loads = [0] * threads
+        for size in chunk_sizes(n, rows):
+            loads[loads.index(min(loads))] += size * d + CHUNK_DISPATCH_VALUES
+        if best_span is None or max(loads) < best_span:
+            best_span, best_rows = max(loads), rows
+        if rows >= n:
+            return best_rows
+        rows *= 2
+
+
 def default_chunk_rows(n_features: int, dtype: np.dtype) -> int:
     return aligned_chunk_rows(DEFAULT_CHUNK_BYTES // (n_features * np.dtype(dtype).itemsize))
 
@@ -423,7 +449,7 @@ class ChunkedData:
         """Validated in-memory data cut into aligned chunks for ``threads`` threads (about four
         chunks each): full-batch descent with the same bits on a backend that sums on one thread."""
         n, d = X.shape
-        sizes = chunk_sizes(n, aligned_chunk_rows(-(-n // (4 * threads))))
+        sizes = chunk_sizes(n, balanced_chunk_rows(n, d, threads))
         return cls(n, d, X.dtype, LocalChunks(X, y, weights if weights.shape[0] else None, sizes, threads), 1,
                    checked=True)  # fmt: skip
 

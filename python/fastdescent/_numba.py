@@ -107,9 +107,12 @@ def _prefetch(typingctx, array, index):
 
 @_jit
 def _prefetch_row(X, y, i):
+    # Every 64 bytes from the row's start, and its last value: together every cache line it
+    # touches (numpy's large arrays start 16 bytes past a page, so rows straddle lines).
     d = X.shape[1]
     for k in range(0, d, LANE_BYTES // X.itemsize):
         _prefetch(X, i * d + k)
+    _prefetch(X, i * d + d - 1)
     _prefetch(y, i)
 
 
