@@ -27,6 +27,7 @@ struct Kernels {
                      T weight_decay, bool nesterov, bool first_step);
     void (*asgd_step)(T* param, const T* grad, T* average, std::size_t size, T eta, T decay, T mu, T weight_decay);
     void (*sag_step)(T* param, const T* grad, T* memory, T* total, std::size_t size, T lr, T seen, T weight_decay);
+    bool (*all_finite)(const T* values, std::size_t size);
 };
 
 struct SimdBuild {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "dispatch.hpp"
+#include "finite.hpp"
 #include "fit.hpp"
 #include "steps.hpp"
 
@@ -30,7 +31,8 @@ T loss_grad_all_rows(const T* X, const T* y, const T* weights, std::size_t n, st
 
 template <class T>
 constexpr Kernels<T> kernels() {
-    return {&run_epochs<T>, &loss_grad_all_rows<T>, &row_sums_all_rows<T>, &sgd_step<T>, &asgd_step<T>, &sag_step<T>};
+    return {&run_epochs<T>, &loss_grad_all_rows<T>, &row_sums_all_rows<T>, &sgd_step<T>,
+            &asgd_step<T>,  &sag_step<T>,          &all_finite<T>};
 }
 
 }  // namespace FASTDESCENT_ARCH

@@ -93,3 +93,38 @@ def test_values_too_large_for_float32_are_named():
         fastdescent.fit_linear(X, np.array([1.0, 1e300, 2.0]))
     with pytest.raises(ValueError, match="lr=1e\\+300 is not a positive finite float32"):
         fastdescent.fit_linear(X, np.ones(3), lr=1e300)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("where", [0, 1, 65_535, 65_536, 99_999, 150_000 - 1])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, "nan-payload"])
+def test_large_arrays_are_checked_natively_and_every_bad_value_is_found(monkeypatch, dtype, where, bad):
+    """From NATIVE_CHECK_SIZE values the C++ extension checks (on the cores, in pieces): a bad value
+    in any piece, at either end, is found; so is a bad value among finite ones whose sum overflows."""
+    from fastdescent import _validation
+
+    values = np.linspace(-1, 1, 150_000).astype(dtype)
+    if bad == "nan-payload":
+        values.view(np.uint32 if dtype == np.float32 else np.uint64)[where] |= np.uint64(0x7FF8_0000_0000_0123) if (
+            dtype == np.float64) else np.uint32(0x7FC0_0123)  # fmt: skip
+    else:
+        values[where] = bad
+    for native in (True, False):
+        if not native:
+            monkeypatch.setattr(_validation, "NATIVE_CHECK_SIZE", 10**12)
+        with pytest.raises(ValueError, match=f"g contains NaN or infinity at index {where}"):
+            _validation.check_finite(values, "g")
+    huge = np.full(200_000, np.finfo(dtype).max, dtype)  # finite, with an overflowing sum
+    _validation.check_finite(huge, "g")
+    monkeypatch.setattr(_validation, "NATIVE_CHECK_SIZE", 1)
+    _validation.check_finite(huge, "g")
+
+
+def test_the_native_check_works_whatever_simd_path_is_forced(monkeypatch):
+    """Input checks run for every backend: a FASTDESCENT_SIMD that names no build here is reported by
+    the C++ kernels, not by the check of a Numba fit's input."""
+    if "numba" not in fastdescent.available_backends():
+        pytest.skip("Numba is not installed")
+    X, y = np.ones((70_000, 2)), np.ones(70_000)
+    monkeypatch.setenv("FASTDESCENT_SIMD", "sse9")
+    fastdescent.fit_linear(X, y, max_iter=1, backend="numba")

@@ -18,7 +18,7 @@ _loaded: dict[str, ModuleType | None] = {}
 _why_missing: dict[str, str] = {}
 
 
-def _load(name: str) -> ModuleType | None:
+def load(name: str) -> ModuleType | None:
     if name not in _loaded:
         try:
             _loaded[name] = importlib.import_module(_MODULES[name])
@@ -30,7 +30,7 @@ def _load(name: str) -> ModuleType | None:
 
 def available_backends() -> tuple[str, ...]:
     """The backends that work here, in preference order, from ``("cpp", "numba", "numpy")``."""
-    return tuple(name for name in BACKEND_NAMES if _load(name) is not None)
+    return tuple(name for name in BACKEND_NAMES if load(name) is not None)
 
 
 def resolve(backend: str = "auto") -> tuple[str, ModuleType]:
@@ -45,14 +45,14 @@ def resolve(backend: str = "auto") -> tuple[str, ModuleType]:
         forced = os.environ.get(ENV_VAR, "").strip()
         if forced and forced != "auto":
             return _require(forced, source=f"environment variable {ENV_VAR}")
-        return next((name, module) for name in BACKEND_NAMES if (module := _load(name)) is not None)
+        return next((name, module) for name in BACKEND_NAMES if (module := load(name)) is not None)
     return _require(backend, source="backend")
 
 
 def _require(name: str, source: str) -> tuple[str, ModuleType]:
     if name not in BACKEND_NAMES:
         raise ValueError(f"{source} must be one of {('auto',) + BACKEND_NAMES}; got {name!r}")
-    module = _load(name)
+    module = load(name)
     if module is None:
         raise ValueError(
             f"{source}={name!r} is not available here ({_why_missing[name]}); "
