@@ -117,8 +117,8 @@ def _prefetch_row(X, y, i):
 
 
 # Scratch space of one kernel call: the pair tree's stack of block partials and the number of
-# blocks each covers, the row dots of one block, and an empty row list (rows in natural order).
-_Work = namedtuple("_Work", ["stack", "covered", "dots", "natural_order"])
+# blocks each covers, and an empty row list (rows in natural order).
+_Work = namedtuple("_Work", ["stack", "covered", "natural_order"])
 
 
 @_jit
@@ -127,7 +127,6 @@ def _workspace(X):
     return _Work(
         np.empty((MAX_TREE_DEPTH, width), X.dtype),
         np.empty(MAX_TREE_DEPTH, np.int64),
-        np.empty(BLOCK_ROWS, X.dtype),
         np.empty(0, np.int64),
     )
 
@@ -239,30 +238,14 @@ def _add_scaled_at(typingctx, acc, data, offset, q):
 
 
 @_jit
-def _row_dots(X, rows, first, m, w, out, y=None):
-    """out[p] = dot(X[i], w) in the canonical order, for i = rows[first + p] (first + p if rows is empty).
-
-    X may also be a vector (with m = 1): then out[0] = dot(X, w).
-    """
-    d = w.shape[0]
-    ordered = rows.shape[0] > 0
-    for p in range(m):
-        if y is not None and ordered and first + p + PREFETCH_ROWS < rows.shape[0]:
-            _prefetch_row(X, y, rows[first + p + PREFETCH_ROWS])  # rows of the next batch too
-        i = rows[first + p] if ordered else first + p
-        out[p] = _lane_dot_at(X, i * d, w)
-
-
-@_jit
-def _lane_dot(a, b, work):
+def _lane_dot(a, b):
     """dot(a, b) of two vectors by the same rule as a row of X (the L2 term and the norms use it)."""
-    _row_dots(a, work.natural_order, 0, 1, b, work.dots)
-    return work.dots[0]
+    return _lane_dot_at(a, 0, b)
 
 
 @_jit
-def _norm(v, work):
-    return np.sqrt(_lane_dot(v, v, work))
+def _norm(v):
+    return np.sqrt(_lane_dot(v, v))
 
 
 @_jit
@@ -285,26 +268,27 @@ def _batch_sums(X, y, weights, order, first, m, w, b, clip, work, sums, q_out):
     Blocks of 256 positions add rows one after another from -0.0; block partials combine by the
     adjacent-pair tree, streamed as a binary counter (merge the top two while they cover equal
     numbers of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.
-    Block by block, the row dots come first into ``work.dots``: the dot kernel is then entered
-    once per block, not per row (a call per row costs more than a short row's arithmetic).
+    Each row's dot product and its share of the sums are vector code inlined into this loop
+    (``_lane_dot_at``, ``_add_scaled_at``), while the row is in the first-level cache.
     """
     d = X.shape[1]
     negative_zero = X.dtype.type(-0.0)
     ordered = order.shape[0] > 0
     weighted = weights.shape[0] > 0
     keep_q = q_out.shape[0] > 0
-    stack, covered, dots = work.stack, work.covered, work.dots
+    stack, covered = work.stack, work.covered
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
         size = min(BLOCK_ROWS, m - block_start)
-        _row_dots(X, order, first + block_start, size, w, dots, y)
         acc = stack[depth]
         for k in range(d + 2):
             acc[k] = negative_zero
         for p in range(size):
             position = first + block_start + p
+            if ordered and position + PREFETCH_ROWS < order.shape[0]:
+                _prefetch_row(X, y, order[position + PREFETCH_ROWS])  # rows of the next batch too
             i = order[position] if ordered else position
-            r = (dots[p] + b) - y[i]
+            r = (_lane_dot_at(X, i * d, w) + b) - y[i]
             loss_q = weights[i] * r if weighted else r
             q = loss_q
             if clip > 0:
@@ -326,7 +310,7 @@ def _batch_sums(X, y, weights, order, first, m, w, b, clip, work, sums, q_out):
 
 
 @_jit
-def _loss_and_gradient(sums, w, count, l2, grad, work):
+def _loss_and_gradient(sums, w, count, l2, grad):
     """loss = S_rr / count (+ l2 w.w); grad = 2 (S / count) (+ 2 l2 w), intercept last."""
     d = w.shape[0]
     two = w.dtype.type(2)
@@ -334,7 +318,7 @@ def _loss_and_gradient(sums, w, count, l2, grad, work):
     for j in range(d + 1):
         grad[j] = two * (sums[j] / count)
     if l2 != 0:
-        loss = loss + l2 * _lane_dot(w, w, work)
+        loss = loss + l2 * _lane_dot(w, w)
         two_l2 = two * l2
         for j in range(d):
             grad[j] = grad[j] + two_l2 * w[j]
@@ -349,7 +333,7 @@ def _loss_grad_kernel(X, y, w, b, l2, sample_weight):
     grad = np.empty(d + 1, X.dtype)
     zero = X.dtype.type(0)
     _batch_sums(X, y, sample_weight, work.natural_order, 0, n, w, b, zero, work, sums, sums[:0])
-    loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad, work)
+    loss = _loss_and_gradient(sums, w, X.dtype.type(n), l2, grad)
     return loss, grad
 
 
@@ -403,12 +387,12 @@ def _sag_direction(X, order, first, m, residuals, memory, seen, total, counters,
 
 @_jit
 def _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum, nesterov,
-               average_start, clip_norm, work):  # fmt: skip
+               average_start, clip_norm):  # fmt: skip
     """Clip, torch.optim.SGD's momentum (v = g on the first step), the step, then averaging.
 
     Returns the rate it used (the adaptive schedule's divisions by 5 included)."""
     if clip_norm > 0:
-        size = _norm(grad[:moving], work)
+        size = _norm(grad[:moving])
         if size > clip_norm:
             scale = clip_norm / size
             for j in range(moving):
@@ -479,7 +463,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
             m = min(batch_size, epoch_rows - start)
             count = T(m)
             _batch_sums(X, y, sample_weight, order, start, m, w, theta[d], residual_clip, work, sums, q)
-            loss = _loss_and_gradient(sums, w, count, l2, grad, work)
+            loss = _loss_and_gradient(sums, w, count, l2, grad)
             epoch_loss = epoch_loss + loss * (count / rows_per_epoch)
             epoch_sums[0] = epoch_loss
             # With a residual clip (scikit-learn's overflow behaviour) only non-finite weights stop a fit.
@@ -493,7 +477,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
                 gradient_sum[j] = gradient_sum[j] + grad[j]
             steps += 1
             rate = _take_step(theta, velocity, average, grad, counters, lr, lr_stride, first_step, moving, momentum,
-                              nesterov, average_start, clip_norm, work)  # fmt: skip
+                              nesterov, average_start, clip_norm)  # fmt: skip
             work_since_poll += m * (d + 1)
             if work_since_poll >= WORK_BETWEEN_POLLS:
                 work_since_poll = 0
@@ -508,7 +492,7 @@ def _run_epochs_kernel(X, y, sample_weight, theta, velocity, average, sag_memory
         step_count = T(steps)
         for j in range(moving):
             gradient_sum[j] = gradient_sum[j] / step_count
-        grad_norms[epoch] = _norm(gradient_sum[:moving], work)
+        grad_norms[epoch] = _norm(gradient_sum[:moving])
         criterion = losses[epoch]
         if validation_rows.shape[0] > 0:
             _batch_sums(X, y, sample_weight, validation_rows, 0, validation_rows.shape[0], w, theta[d], T(0), work,
