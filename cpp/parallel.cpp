@@ -11,6 +11,9 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
 
 namespace fastdescent {
 
@@ -90,9 +93,26 @@ private:
     std::exception_ptr error_;
 };
 
+// A child made by fork() inherits the pool's state but none of its worker threads, so it must not
+// use the parent's pool (a run would wait for helpers that do not exist): the child starts a new
+// one.  Pools are never destroyed -- the destructor would join threads -- and live until exit.
+Pool* current_pool = nullptr;
+std::mutex* creating = new std::mutex;
+
 Pool& pool() {
-    static Pool instance;
-    return instance;
+#if !defined(_WIN32)
+    static const bool forget_in_child = [] {
+        pthread_atfork(nullptr, nullptr, [] {
+            current_pool = nullptr;
+            creating = new std::mutex;  // the parent's may have been held by another thread
+        });
+        return true;
+    }();
+    (void)forget_in_child;
+#endif
+    std::lock_guard<std::mutex> lock(*creating);
+    if (current_pool == nullptr) current_pool = new Pool;
+    return *current_pool;
 }
 
 }  // namespace

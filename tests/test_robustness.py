@@ -144,12 +144,27 @@ def test_forked_child_can_fit_after_a_threaded_fit(monkeypatch):
     X, y = np.random.default_rng(0).normal(size=(3000, 8)), np.arange(3000.0)
     backend = "numba" if "numba" in fastdescent.available_backends() else "numpy"
     fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2)
+    _assert_a_forked_child_fits(lambda: fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.parametrize("backend", fastdescent.available_backends())
+def test_forked_child_can_fit_after_the_native_pool_ran(backend):
+    """The C++ thread pool (its kernels, and the input check of large arrays for every backend) is
+    not used by a forked child, whose copy has no worker threads: the child starts its own."""
+    X = np.random.default_rng(0).normal(size=(40_000, 4))
+    y = X[:, 0].copy()
+    fastdescent.fit_linear(X, y, max_iter=1, backend=backend, n_threads=2)
+    _assert_a_forked_child_fits(lambda: fastdescent.fit_linear(X, y, max_iter=1, backend=backend, n_threads=2))
+
+
+def _assert_a_forked_child_fits(fit):
     with warnings.catch_warnings():  # Python 3.12+ warns about forking a process with threads
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:  # the child: exit 0 only if the fit finishes
         try:
-            fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2)
+            fit()
             os._exit(0)
         except BaseException:
             os._exit(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import heapq
 import importlib
 import math
 import mmap
@@ -55,6 +56,7 @@ def aligned_chunk_rows(rows: int) -> int:
 # What handing one more chunk to a thread costs, counted in values summed (a pool hand-off and a
 # kernel call: some microseconds).
 CHUNK_DISPATCH_VALUES = 1 << 14
+MAX_WEIGHED_CHUNKS = 4096  # the most chunks one candidate size is weighed with (a few ms)
 
 
 def balanced_chunk_rows(n: int, d: int, threads: int) -> int:
@@ -65,12 +67,12 @@ def balanced_chunk_rows(n: int, d: int, threads: int) -> int:
     threads in chunks of 16 384 leave one thread 7 chunks and the other 5 and a short one (15%
     over the even share); chunks of 8 192 split 12 + 12 and a short one.
     """
-    rows = aligned_chunk_rows(-(-n // (64 * threads)))  # at most ~64 chunks per thread to weigh
+    rows = aligned_chunk_rows(-(-n // min(64 * threads, MAX_WEIGHED_CHUNKS)))
     best_span, best_rows = None, rows
     while True:
-        loads = [0] * threads
+        loads = [0] * min(threads, MAX_WEIGHED_CHUNKS)
         for size in chunk_sizes(n, rows):
-            loads[loads.index(min(loads))] += size * d + CHUNK_DISPATCH_VALUES
+            heapq.heapreplace(loads, loads[0] + size * d + CHUNK_DISPATCH_VALUES)  # to the least loaded
         if best_span is None or max(loads) < best_span:
             best_span, best_rows = max(loads), rows
         if rows >= n:
