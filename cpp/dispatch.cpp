@@ -7,7 +7,10 @@
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <immintrin.h>
 #include <intrin.h>
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
 #endif
+#include <cstring>
 
 namespace fastdescent {
 
@@ -44,6 +47,50 @@ bool cpu_has(const char* feature) {
     return false;
 #endif
 }
+
+// cpuid leaf `leaf` (sub-leaf 0) into abcd; false where the CPU has no such leaf.
+bool cpuid(unsigned leaf, unsigned abcd[4]) {
+#if defined(_MSC_VER)
+    int info[4];
+    __cpuid(info, 0);
+    if (static_cast<unsigned>(info[0]) < leaf) return false;
+    __cpuidex(info, static_cast<int>(leaf), 0);
+    for (int k = 0; k < 4; ++k) abcd[k] = static_cast<unsigned>(info[k]);
+    return true;
+#elif defined(__GNUC__) || defined(__clang__)
+    return __get_cpuid_count(leaf, 0, &abcd[0], &abcd[1], &abcd[2], &abcd[3]) != 0;
+#else
+    (void)leaf;
+    (void)abcd;
+    return false;
+#endif
+}
+
+// AMD family 19h with AVX-512 is Zen 4: it runs a 512-bit operation as two 256-bit halves, so the
+// AVX-512 build of the sums over rows computes no faster than the AVX2 one, and it streams X from
+// memory slower (1.2-1.4x on full-batch descent, measured: docs/simd-and-threads.md).  Its
+// element-wise step kernels still gain from the wider build.  Family 1Ah (Zen 5) has full-width
+// units and is left to the widest build until it is measured.
+bool sums_rows_faster_in_256_bits() {
+    unsigned abcd[4];
+    if (!cpuid(0, abcd)) return false;
+    char vendor[13] = {};
+    std::memcpy(vendor, &abcd[1], 4);
+    std::memcpy(vendor + 4, &abcd[3], 4);
+    std::memcpy(vendor + 8, &abcd[2], 4);
+    if (std::strcmp(vendor, "AuthenticAMD") != 0 || !cpuid(1, abcd)) return false;
+    const unsigned base_family = (abcd[0] >> 8) & 0xf, extended_family = (abcd[0] >> 20) & 0xff;
+    return base_family + (base_family == 0xf ? extended_family : 0) == 0x19;
+}
+
+// The kernels of `base` with its sums over rows (run_epochs, loss_grad, row_sums) taken from `rows`.
+template <class T>
+Kernels<T> with_row_kernels(Kernels<T> base, const Kernels<T>& rows) {
+    base.run_epochs = rows.run_epochs;
+    base.loss_grad = rows.loss_grad;
+    base.row_sums = rows.row_sums;
+    return base;
+}
 #endif
 
 }  // namespace
@@ -77,6 +124,16 @@ const SimdBuild& current_simd() {
     const SimdBuild* best = builds.front().build;
     for (const SimdOption& option : builds)
         if (option.supported) best = option.build;
+#if FASTDESCENT_X86_BUILDS
+    // Every build returns the same bits, so mixing two changes only the speed.
+    static const bool rows_in_256_bits = sums_rows_faster_in_256_bits();
+    if (best == &simd_avx512 && rows_in_256_bits) {
+        static const SimdBuild zen4{"avx512, sums over rows avx2 (AMD Zen 4)",
+                                    with_row_kernels(simd_avx512.f32, simd_avx2.f32),
+                                    with_row_kernels(simd_avx512.f64, simd_avx2.f64)};
+        return zen4;
+    }
+#endif
     return *best;
 }
 
