@@ -99,7 +99,7 @@ def _prefetch(typingctx, array, index):
         prefetch = builder.module.declare_intrinsic(
             "llvm.prefetch", [pointer], ir.FunctionType(ir.VoidType(), [pointer, i32, i32, i32])
         )
-        builder.call(prefetch, [address, i32(0), i32(3), i32(1)])  # read, keep in all caches, data
+        builder.call(prefetch, [address, i32(0), i32(2), i32(1)])  # read, into L2 (prefetcht1), data
         return context.get_dummy_value()
 
     return types.none(array, index), codegen
