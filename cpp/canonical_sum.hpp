@@ -76,6 +76,16 @@ inline T halve_register(typename Vector<T, Bytes>::type v) {
     }
 }
 
+// The canonical halving of one row's 64 bytes of lanes, held in L / W registers of W lanes: first
+// register r + R/2 into register r (a_k + a_{k + L/2}, ...), then inside the last register.
+template <class T, class Register>
+inline T halve_lanes(Register* lane) {
+    constexpr std::size_t W = sizeof(Register) / sizeof(T);
+    for (std::size_t registers = kLanes<T> / W; registers > 1; registers /= 2)
+        for (std::size_t r = 0; r < registers / 2; ++r) lane[r] = lane[r] + lane[r + registers / 2];
+    return halve_register<T, sizeof(Register)>(lane[0]);
+}
+
 // The halving of one register per row, for as many rows as a register has lanes, in log2(W) rounds
 // of register adds.  Before a round every register holds W / S rows, each as a segment of S lanes;
 // pairing registers p and q, one shuffle gathers the first half of each segment of p then of q, another
@@ -172,9 +182,7 @@ inline T lane_dot(const T* a, const T* b, std::size_t d) {
         }
     }
     for (std::size_t l = 0; l < d - full; ++l) lane[l / W][l % W] = lane[l / W][l % W] + a[full + l] * b[full + l];
-    for (std::size_t registers = R; registers > 1; registers /= 2)  // a_k + a_{k + registers W / 2}
-        for (std::size_t r = 0; r < registers / 2; ++r) lane[r] = lane[r] + lane[r + registers / 2];
-    return halve_register<T, kRegisterBytes>(lane[0]);
+    return halve_lanes<T>(lane);
 #else
     T lane[L];
     for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);

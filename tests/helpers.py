@@ -59,12 +59,13 @@ def problems(draw, max_n=3000, max_d=None, exponents=((-6.0, -3.0, 0.0), (0.0, 3
 
 
 def assert_every_lane_tail_matches_the_reference(backend, dtype):
-    """Every feature count from 1 to two 64-byte lane groups and past, batches below, at and beside
-    the row-group sizes, with weights, momentum, SAG, scikit-learn's clipping and signed zeros."""
+    """Every feature count from 1 to two 64-byte lane groups and past, every whole number of lane
+    groups to 9 (the C++ kernels keep up to 8 in registers), batches below, at and beside the
+    row-group sizes, with weights, momentum, SAG, scikit-learn's clipping and signed zeros."""
     import fastdescent
 
     lanes = 64 // np.dtype(dtype).itemsize
-    for d in [*range(1, 2 * lanes + 3), 3 * lanes - 1, 4 * lanes + 5]:
+    for d in [*range(1, 2 * lanes + 3), 3 * lanes - 1, *(groups * lanes for groups in range(3, 10)), 4 * lanes + 5]:
         X, y, w = make_data(d, 53, d, dtype, low_exp=-1.5, high_exp=-0.5, zero_share=0.2)
         weights = np.abs(make_data(d + 1, 53, 1, dtype)[1]) % 3
         for options in ({"batch_size": 1}, {"batch_size": 7, "momentum": 0.5}, {"batch_size": 17},

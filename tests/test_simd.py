@@ -15,6 +15,8 @@ CASES = [
     ({"batch_size": 1, "momentum": 0.9, "l2": 0.01}, np.float32, 300, 17),
     ({"batch_size": 40, "method": "sag", "average": 5}, np.float64, 520, 33),
     ({"batch_size": 300, "nesterov": True, "momentum": 0.5, "clip_norm": 1.0}, np.float32, 800, 130),
+    ({"batch_size": 300, "momentum": 0.9}, np.float64, 600, 32),  # w and the sums in registers, blocks of 256
+    ({}, np.float32, 1100, 64),
 ]
 
 
