@@ -12,6 +12,7 @@ import platform
 import statistics
 import time
 import warnings
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -76,22 +77,33 @@ _timing_seconds = 0.0  # set by run()
 
 
 def _times(function, repeats: int) -> list[float]:
-    function()  # warm up: compile, fault pages in, fill caches
-    times: list[float] = []
-    while len(times) < repeats or (sum(times) < _timing_seconds and len(times) < MAX_REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
+    return _time_together({"": (function, repeats)})[""]
+
+
+def _time_together(functions: dict[Hashable, tuple[Callable[[], object], int]]) -> dict[Hashable, list[float]]:
+    """The run times of every function, taken in rounds: a round runs each function that still needs
+    runs once (at least its ``repeats``, then until its runs fill the timing budget, at most
+    MAX_REPEATS).  All the figures of a workload then see the same stretch of the machine: on the
+    shared development VM its speed drifted by 10-30% over seconds, and figures timed one after
+    another gave ratios that moved as much from run to run."""
+    for function, _ in functions.values():
+        function()  # warm up: compile, fault pages in, fill caches
+    times: dict[Hashable, list[float]] = {name: [] for name in functions}
+
+    def needs_runs(name: Hashable) -> bool:
+        runs, repeats = times[name], functions[name][1]
+        return len(runs) < repeats or (sum(runs) < _timing_seconds and len(runs) < MAX_REPEATS)
+
+    while pending := [name for name in functions if needs_runs(name)]:
+        for name in pending:
+            start = time.perf_counter()
+            functions[name][0]()
+            times[name].append(time.perf_counter() - start)
     return times
 
 
 def _median_time(function, repeats: int) -> float:
     return statistics.median(_times(function, repeats))
-
-
-def _fastest_time(function, repeats: int) -> float:
-    """For a floor, which bounds the others from below: its fastest run, not its median."""
-    return min(_times(function, repeats))
 
 
 # -- peers ------------------------------------------------------------------------------------
@@ -192,42 +204,49 @@ def w1(report: Report, quick: bool, repeats: int) -> None:
     _settle()
     torch = _torch()
     naive = _naive_numba()[0] if "numba" in _backends.available_backends() else None
+    cores = report.machine["cores"]
     for dtype in (np.float64, np.float32):
         X, y = X64.astype(dtype), y64.astype(dtype)
         name = f"W1 full-batch GD {np.dtype(dtype).name} n={n} d={d} {epochs} epochs"
         lr = 0.01
-        add = report.rows.append
+        functions = {}
         for backend in _backends.available_backends():
             if backend == "numpy" and not quick and dtype == np.float32:
                 continue  # the reference is the same algorithm in both precisions: timed once
-            seconds = _median_time(lambda: fit_linear(X, y, lr=lr, max_iter=epochs, backend=backend),
-                                   1 if backend == "numpy" else repeats)  # fmt: skip
-            add(Row(name, f"fastdescent {backend}", seconds, ours=backend == report.machine["backends"][0]))
-        add(Row(name, "numpy loop (X @ w, BLAS)", _median_time(lambda: numpy_full_batch(X, y, lr, epochs), repeats)))
+            functions[f"fastdescent {backend}"] = (
+                lambda backend=backend: fit_linear(X, y, lr=lr, max_iter=epochs, backend=backend),
+                1 if backend == "numpy" else repeats,
+            )
+        functions["numpy loop (X @ w, BLAS)"] = (lambda: numpy_full_batch(X, y, lr, epochs), repeats)
         if naive is not None:
-            add(Row(name, "naive Numba loop", _median_time(lambda: naive(X, y, dtype(lr), epochs), repeats)))
+            functions["naive Numba loop"] = (lambda: naive(X, y, dtype(lr), epochs), repeats)
         if torch is not None:
-            add(Row(name, "torch.optim.SGD (CPU)", _median_time(lambda: _torch_full_batch(torch, X, y, lr, epochs), repeats)))
-        else:
-            add(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
-        floor, how = _one_read_pass(X, report.machine["cores"], repeats)
-        add(Row(name, "floor: one read pass of X per epoch", floor * epochs, note=how))
+            functions["torch.optim.SGD (CPU)"] = (lambda: _torch_full_batch(torch, X, y, lr, epochs), repeats)
+        # The floor: the fastest numpy read of all of X (a STREAM-style read), BLAS X @ v on all
+        # cores or np.max of one slice of rows per core on as many threads (numpy releases the
+        # GIL).  Neither is always the faster: OpenBLAS's gemv reads at the memory's speed on some
+        # CPUs and at a third of it on others (AMD Zen 4).
+        ones, slices = np.ones(d, dtype=dtype), np.array_split(X, cores)
+        with ThreadPoolExecutor(cores) as pool:
+            functions[_FLOOR_BLAS] = (lambda: X @ ones, repeats)
+            functions[_FLOOR_MAX] = (lambda: list(pool.map(np.max, slices)), repeats)
+            times = _time_together(functions)
+        for row_name, runs in times.items():
+            if row_name.startswith("fastdescent "):
+                backend = row_name.split()[1]
+                report.rows.append(Row(name, row_name, statistics.median(runs), ours=backend == report.machine["backends"][0]))
+            elif row_name not in (_FLOOR_BLAS, _FLOOR_MAX):
+                report.rows.append(Row(name, row_name, statistics.median(runs)))
+        if torch is None:
+            report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+        # A floor bounds the others from below: its fastest run, not its median.
+        blas, reduction = min(times[_FLOOR_BLAS]), min(times[_FLOOR_MAX])
+        how = ("BLAS X @ v on all cores (faster here than np.max on the cores' threads)" if blas <= reduction
+               else f"np.max of X on {cores} threads (faster here than BLAS X @ v)")  # fmt: skip
+        report.rows.append(Row(name, "floor: one read pass of X per epoch", min(blas, reduction) * epochs, note=how))
 
 
-def _one_read_pass(X: np.ndarray, cores: int, repeats: int) -> tuple[float, str]:
-    """The fastest numpy read of all of X on this machine (a STREAM-style read, its fastest run: a
-    floor bounds from below): BLAS ``X @ v`` on all cores, or ``np.max`` of one slice of rows per
-    core on as many threads (numpy releases the GIL).  Neither is always the faster: OpenBLAS's
-    gemv reads at the memory's speed on some CPUs and at a third of it on others (AMD Zen 4)."""
-    ones = np.ones(X.shape[1], dtype=X.dtype)
-    blas = _fastest_time(lambda: X @ ones, repeats)
-    slices = np.array_split(X, cores)
-    with ThreadPoolExecutor(cores) as pool:
-        reduction = _fastest_time(lambda: list(pool.map(np.max, slices)), repeats)
-    if blas <= reduction:
-        return blas, "BLAS X @ v on all cores (faster here than np.max on the cores' threads)"
-    return reduction, f"np.max of X on {cores} threads (faster here than BLAS X @ v)"
-
+_FLOOR_BLAS, _FLOOR_MAX = "floor: BLAS X @ v", "floor: np.max on the cores"
 
 
 def _torch_full_batch(torch, X, y, lr, epochs):
@@ -249,7 +268,6 @@ def w2(report: Report, quick: bool, repeats: int) -> None:
     y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
     _settle()
     name = f"W2 minibatch SGD float64 n={n} d={d} batch {batch}, {epochs} epochs"
-    add = report.rows.append
     methods = {
         "plain": {},
         "momentum": {"momentum": 0.9},
@@ -258,34 +276,48 @@ def w2(report: Report, quick: bool, repeats: int) -> None:
         "SAG": {"method": "sag"},
     }
     first = report.machine["backends"][0]
+    functions = {}
     for method, options in methods.items():
         for backend in _backends.available_backends():
             if backend == "numpy" and method != "plain":
                 continue
-            seconds = _median_time(lambda: fit_linear(X, y, lr=0.005, batch_size=batch, max_iter=epochs, random_state=0,
-                                                      backend=backend, **options), 1 if backend == "numpy" else repeats)  # fmt: skip
-            add(Row(f"{name}: {method}", f"fastdescent {backend}", seconds, ours=backend == first))
-    plain = f"{name}: plain"
-    add(Row(plain, "numpy minibatch loop", _median_time(lambda: numpy_minibatch(X, y, 0.005, epochs, batch), 1)))
+            functions[(method, f"fastdescent {backend}")] = (
+                lambda backend=backend, options=options: fit_linear(
+                    X, y, lr=0.005, batch_size=batch, max_iter=epochs, random_state=0, backend=backend, **options
+                ),
+                1 if backend == "numpy" else repeats,
+            )
+    functions[("plain", "numpy minibatch loop")] = (lambda: numpy_minibatch(X, y, 0.005, epochs, batch), 1)
     if "numba" in _backends.available_backends():
         naive = _naive_numba()[1]
-        add(Row(plain, "naive Numba loop", _median_time(lambda: naive(X, y, 0.005, epochs, batch, 0), repeats)))
+        functions[("plain", "naive Numba loop")] = (lambda: naive(X, y, 0.005, epochs, batch, 0), repeats)
+    sklearn_name = "scikit-learn SGDRegressor (batch 1) x epochs"
     try:
         from sklearn.linear_model import SGDRegressor
 
-        per_epoch = _median_time(
+        functions[("plain", sklearn_name)] = (
             lambda: SGDRegressor(max_iter=1, tol=None, learning_rate="constant", eta0=0.001, random_state=0).fit(X, y),
             repeats,
         )
-        add(Row(plain, "scikit-learn SGDRegressor (batch 1) x epochs", per_epoch * epochs,
-                note="scikit-learn's per-epoch time (it updates after every sample) times the epochs"))  # fmt: skip
     except ImportError:
-        add(Row(plain, "scikit-learn SGDRegressor (batch 1) x epochs", float("nan"), note="not installed: skipped"))
+        pass
     torch = _torch()
     if torch is not None:
-        add(Row(plain, "torch.optim.SGD (CPU)", _median_time(lambda: _torch_minibatch(torch, X, y, epochs, batch), 1)))
-    else:
-        add(Row(plain, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+        functions[("plain", "torch.optim.SGD (CPU)")] = (lambda: _torch_minibatch(torch, X, y, epochs, batch), 1)
+    times = _time_together(functions)
+    for (method, row_name), runs in times.items():
+        seconds = statistics.median(runs)
+        if row_name == sklearn_name:
+            report.rows.append(Row(f"{name}: {method}", row_name, seconds * epochs,
+                                   note="scikit-learn's per-epoch time (it updates after every sample) times the epochs"))  # fmt: skip
+        else:
+            ours = row_name == f"fastdescent {first}"
+            report.rows.append(Row(f"{name}: {method}", row_name, seconds, ours=ours))
+    plain = f"{name}: plain"
+    if ("plain", sklearn_name) not in times:
+        report.rows.append(Row(plain, sklearn_name, float("nan"), note="not installed: skipped"))
+    if torch is None:
+        report.rows.append(Row(plain, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
 
 
 def _torch_minibatch(torch, X, y, epochs, batch):
@@ -310,15 +342,15 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
     rng = np.random.default_rng(2)
     grad = rng.normal(size=size)
     name = f"W3 step optimizer, momentum 0.9, {size} parameters, {steps} steps"
-    add = report.rows.append
     first = report.machine["backends"][0]
+    functions = {}
     for backend in _backends.available_backends():
         def ours(backend=backend):
             params = [np.zeros(size)]
             opt = SGD(params, lr=0.01, momentum=0.9, backend=backend)
             for _ in range(steps):
                 opt.step([grad])
-        add(Row(name, f"fastdescent.optim.SGD {backend}", _median_time(ours, repeats), ours=backend == first))
+        functions[f"fastdescent.optim.SGD {backend}"] = (ours, repeats)
 
     def numpy_in_place():
         p, buf = np.zeros(size), np.zeros(size)
@@ -327,7 +359,7 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
             buf += grad
             p -= 0.01 * buf
 
-    add(Row(name, "numpy in-place update", _median_time(numpy_in_place, repeats)))
+    functions["numpy in-place update"] = (numpy_in_place, repeats)
     torch = _torch()
     if torch is not None:
         def torch_sgd():
@@ -337,9 +369,11 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
             for _ in range(steps):
                 p.grad = g
                 opt.step()
-        add(Row(name, "torch.optim.SGD (CPU)", _median_time(torch_sgd, repeats)))
-    else:
-        add(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+        functions["torch.optim.SGD (CPU)"] = (torch_sgd, repeats)
+    for row_name, runs in _time_together(functions).items():
+        report.rows.append(Row(name, row_name, statistics.median(runs), ours=row_name == f"fastdescent.optim.SGD {first}"))
+    if torch is None:
+        report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
 
 
 def scaling(report: Report, quick: bool, repeats: int) -> None:
