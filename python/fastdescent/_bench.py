@@ -43,8 +43,12 @@ def machine() -> dict:
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
+            fields = dict(line.split(":", 1) for line in cpuinfo.read().split("\n\n")[0].splitlines() if ":" in line)
+        fields = {key.strip(): value.strip() for key, value in fields.items()}
+        model = fields.get("model name", model)
+        if "cpu family" in fields and "model" in fields:  # a VM's name can be as bare as "AMD EPYC"
+            model += f" (family {fields['cpu family']}, model {fields['model']})"
+    except OSError:
         pass
     info = {
         "cpu": model,
