@@ -66,10 +66,12 @@ bool cpuid(unsigned leaf, unsigned abcd[4]) {
 #endif
 }
 
-// AMD family 19h with AVX-512 is Zen 4: it runs a 512-bit operation as two 256-bit halves, so the
-// AVX-512 build of the sums over rows computes no faster than the AVX2 one, and it streams X from
-// memory slower (1.2-1.4x on full-batch descent, measured: docs/simd-and-threads.md).  Its
-// element-wise step kernels still gain from the wider build.  Family 1Ah (Zen 5) has full-width
+// AMD family 19h with AVX-512 is Zen 4 (Zen 3, the same family, has no AVX-512 and never gets
+// here): it runs a 512-bit operation as two 256-bit halves, so the AVX-512 build of the sums over
+// rows computes no faster than the AVX2 one, and it streams X from memory slower (1.2-1.4x on
+// full-batch descent, measured: docs/simd-and-threads.md).  The element-wise kernels that Python
+// calls by themselves (fastdescent.optim's steps, the NaN/inf check) still gain from the wider
+// build; a whole fit, its steps included, runs in run_epochs.  Family 1Ah (Zen 5) has full-width
 // units and is left to the widest build until it is measured.
 bool sums_rows_faster_in_256_bits() {
     unsigned abcd[4];
@@ -91,6 +93,23 @@ Kernels<T> with_row_kernels(Kernels<T> base, const Kernels<T>& rows) {
     base.row_sums = rows.row_sums;
     return base;
 }
+
+// Every build returns the same bits, so mixing two changes only the speed.  Listed with the others
+// (FASTDESCENT_SIMD names it, the tests run it on every CPU with AVX-512); auto picks it on Zen 4.
+const SimdBuild& avx512_with_avx2_sums() {
+    static const SimdBuild mixed{"avx512-sums-avx2", with_row_kernels(simd_avx512.f32, simd_avx2.f32),
+                                 with_row_kernels(simd_avx512.f64, simd_avx2.f64)};
+    return mixed;
+}
+
+struct CpuFeatures {
+    bool avx2 = cpu_has("avx2"), avx512 = cpu_has("avx512"), sums_in_256_bits = sums_rows_faster_in_256_bits();
+};
+
+const CpuFeatures& cpu() {
+    static const CpuFeatures features;
+    return features;
+}
 #endif
 
 }  // namespace
@@ -98,9 +117,9 @@ Kernels<T> with_row_kernels(Kernels<T> base, const Kernels<T>& rows) {
 std::vector<SimdOption> simd_builds() {
     std::vector<SimdOption> builds{{&simd_baseline, true}};
 #if FASTDESCENT_X86_BUILDS
-    static const bool avx2 = cpu_has("avx2"), avx512 = cpu_has("avx512");
-    builds.push_back({&simd_avx2, avx2});
-    builds.push_back({&simd_avx512, avx512});
+    builds.push_back({&simd_avx2, cpu().avx2});
+    builds.push_back({&simd_avx512, cpu().avx512});
+    builds.push_back({&avx512_with_avx2_sums(), cpu().avx512 && cpu().avx2});
 #endif
     return builds;
 }
@@ -121,20 +140,11 @@ const SimdBuild& current_simd() {
         }
         throw std::invalid_argument(std::string("FASTDESCENT_SIMD=") + forced + " is not one of: auto, " + known);
     }
-    const SimdBuild* best = builds.front().build;
-    for (const SimdOption& option : builds)
-        if (option.supported) best = option.build;
 #if FASTDESCENT_X86_BUILDS
-    // Every build returns the same bits, so mixing two changes only the speed.
-    static const bool rows_in_256_bits = sums_rows_faster_in_256_bits();
-    if (best == &simd_avx512 && rows_in_256_bits) {
-        static const SimdBuild zen4{"avx512, sums over rows avx2 (AMD Zen 4)",
-                                    with_row_kernels(simd_avx512.f32, simd_avx2.f32),
-                                    with_row_kernels(simd_avx512.f64, simd_avx2.f64)};
-        return zen4;
-    }
+    if (cpu().avx512) return cpu().sums_in_256_bits && cpu().avx2 ? avx512_with_avx2_sums() : simd_avx512;
+    if (cpu().avx2) return simd_avx2;
 #endif
-    return *best;
+    return simd_baseline;
 }
 
 }  // namespace fastdescent

@@ -127,7 +127,8 @@ void add_rows_in_registers(const T* X, const T* y, const T* weights, Rows rows, 
 
 // The lane groups add_rows_in_registers takes: at most 16 registers each for w and the sums (AVX-512
 // has 32 registers; AVX2 and SSE2 have 16 and spill some, still faster up to 16, slower past it than
-// the grouped path, measured on Zen 4), and at most 8 groups (d <= 64 float64, d <= 128 float32).
+// the grouped path, measured on Zen 4), and at most 8 groups: d <= 64 float64 / 128 float32 in the
+// AVX2 and AVX-512 builds, d <= 32 / 64 in SSE2's (four registers per group).
 template <class T>
 constexpr std::size_t kRegisterGroups = std::min<std::size_t>(8, 16 / (kLanes<T> / (kRegisterBytes / sizeof(T))));
 
@@ -147,7 +148,7 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
     const std::size_t known = prefetchable(rows, stop);
     std::size_t p = start;
 #ifdef FASTDESCENT_VECTOR_LANES
-    // A multiple of 64 bytes of features, up to 8 lane groups: w and the sums stay in registers, rows
+    // A multiple of 64 bytes of features, up to kRegisterGroups: w and the sums stay in registers, rows
     // one at a time (each row's add chain in flight beside the next row's: they are independent).
     // Minibatch SGD on 32 float64 features: 13 -> 9-11 ns per row with rows in cache.
     if (add_rows_by_groups(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop, w,

@@ -40,40 +40,49 @@ public:
         {
             std::lock_guard<std::mutex> lock(mutex_);
             stopping_ = true;
-            stopping_watch_.store(true);
         }
-        wake_.notify_all();
-        for (std::thread& worker : workers_) worker.join();
+        for (const auto& worker : workers_) worker->wake.notify_one();
+        for (const auto& worker : workers_) worker->thread.join();
     }
 
     std::mutex& busy() { return busy_; }
 
     void run(std::size_t tasks, std::size_t threads, const std::function<void(std::size_t)>& body) {
-        while (workers_.size() + 1 < threads) workers_.emplace_back([this] { work(); });
+        while (workers_.size() + 1 < threads) {
+            workers_.push_back(std::make_unique<Worker>());
+            Worker* self = workers_.back().get();
+            self->thread = std::thread([this, self, index = workers_.size() - 1] { work(*self, index); });
+        }
         {
             std::lock_guard<std::mutex> lock(mutex_);
             body_ = &body;
             tasks_ = tasks;
             next_.store(0);
-            helpers_wanted_ = threads - 1;
-            running_ = 0;
+            helpers_ = threads - 1;  // workers 0 .. threads - 2
+            open_ = true;
             error_ = nullptr;
             published_.store(++generation_);
         }
-        wake_.notify_all();
+        for (std::size_t k = 0; k + 1 < threads; ++k) workers_[k]->wake.notify_one();
         drain();
-        // Helpers that have not joined yet are not waited for: the tasks are all taken.
-        std::unique_lock<std::mutex> lock(mutex_);
-        helpers_wanted_ = 0;
-        lock.unlock();
+        {
+            // The tasks are all taken: a helper that has not joined yet is not waited for.
+            std::lock_guard<std::mutex> lock(mutex_);
+            open_ = false;
+        }
         watch([this] { return running_.load() == 0; });
-        lock.lock();
+        std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [this] { return running_.load() == 0; });
         body_ = nullptr;
         if (error_) std::rethrow_exception(error_);
     }
 
 private:
+    struct Worker {
+        std::thread thread;
+        std::condition_variable wake;  // its own, so that a job wakes only the workers it wants
+    };
+
     void drain() {
         for (std::size_t task = next_.fetch_add(1); task < tasks_; task = next_.fetch_add(1)) {
             try {
@@ -95,16 +104,17 @@ private:
         }
     }
 
-    void work() {
+    void work(Worker& self, std::size_t index) {
         std::size_t seen = 0;  // the last job this worker looked at
+        bool wanted = false;   // by that job: only then does it watch for the next before sleeping
         for (;;) {
-            watch([&] { return published_.load() != seen || stopping_watch_.load(); });
+            if (wanted) watch([&] { return published_.load() != seen; });
             std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            self.wake.wait(lock, [&] { return stopping_ || generation_ != seen; });
             if (stopping_) return;
             seen = generation_;
-            if (helpers_wanted_ == 0) continue;  // its tasks are all taken already
-            --helpers_wanted_;
+            wanted = index < helpers_;
+            if (!wanted || !open_) continue;
             ++running_;
             lock.unlock();
             drain();
@@ -117,16 +127,16 @@ private:
 
     std::mutex busy_;
     std::mutex mutex_;
-    std::condition_variable wake_, done_;
-    std::vector<std::thread> workers_;
+    std::condition_variable done_;
+    std::vector<std::unique_ptr<Worker>> workers_;
     const std::function<void(std::size_t)>* body_ = nullptr;
     std::size_t tasks_ = 0;
     std::atomic<std::size_t> next_{0};
-    std::size_t helpers_wanted_ = 0, generation_ = 0;
-    std::atomic<std::size_t> running_{0};  // helpers inside drain()
+    std::size_t helpers_ = 0, generation_ = 0;
+    bool open_ = false;  // helpers may still join the current job
     std::atomic<std::size_t> published_{0};  // generation_, for workers watching without the lock
+    std::atomic<std::size_t> running_{0};    // helpers inside drain()
     bool stopping_ = false;
-    std::atomic<bool> stopping_watch_{false};
     std::exception_ptr error_;
 };
 
