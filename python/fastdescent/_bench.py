@@ -100,10 +100,23 @@ def _time_together(functions: dict[Hashable, tuple[Callable[[], object], int]]) 
 
     while pending := [name for name in functions if needs_runs(name)]:
         for name in pending:
+            _wait_until_quiet()
             start = time.perf_counter()
             functions[name][0]()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def _wait_until_quiet(window: float = 0.01, limit: float = 0.5) -> None:
+    """Waits (up to ``limit`` seconds) until this process uses under a fifth of a core: a peer's
+    thread pool can keep spinning after it returns (OpenBLAS's workers spun 0.11 s of CPU after
+    each ``X @ v`` here), and in interleaved rounds that stole a core from the next figure."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = time.process_time()
+        time.sleep(window)
+        if time.process_time() - before < 0.2 * window:
+            return
 
 
 def _median_time(function, repeats: int) -> float:
