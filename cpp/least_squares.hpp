@@ -145,8 +145,6 @@ bool add_rows_by_groups(std::index_sequence<Groups...>, const T* X, const T* y, 
 template <class T, class Rows>
 void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
               std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
-    const std::size_t known = prefetchable(rows, stop);
-    std::size_t p = start;
 #ifdef FASTDESCENT_VECTOR_LANES
     // A multiple of 64 bytes of features, up to kRegisterGroups: w and the sums stay in registers, rows
     // one at a time (each row's add chain in flight beside the next row's: they are independent).
@@ -154,6 +152,10 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
     if (add_rows_by_groups(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop, w,
                            b, clip, acc, q_out))
         return;
+#endif
+    const std::size_t known = prefetchable(rows, stop);
+    std::size_t p = start;
+#ifdef FASTDESCENT_VECTOR_LANES
     // A register's worth of rows at a time: their dot products overlap (lane_dots), and each feature's
     // sum takes the rows one after another while it sits in a register -- the order of section 2 --
     // instead of passing through memory once per row.

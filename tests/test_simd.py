@@ -35,6 +35,27 @@ def test_every_simd_path_gives_the_reference_bits(monkeypatch, path, options, dt
         assert_same_bits(a, e)
 
 
+def _cpuinfo() -> dict:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            first = cpuinfo.read().split("\n\n")[0]
+    except OSError:
+        return {}
+    return {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
+
+
+def test_auto_picks_the_widest_build_or_on_zen_4_the_mix(monkeypatch):
+    """Read against /proc/cpuinfo, not against the dispatcher's own cpuid: AMD family 25 with
+    AVX-512 (Zen 4) takes avx512-sums-avx2, any other CPU its widest pure build."""
+    monkeypatch.delenv("FASTDESCENT_SIMD", raising=False)
+    supported = [name for name, ok in core.build_info()["simd_builds"] if ok]
+    info = _cpuinfo()
+    if not info or "avx512" not in supported:
+        pytest.skip("needs /proc/cpuinfo and an AVX-512 CPU to tell the choice")
+    zen_4 = info.get("vendor_id") == "AuthenticAMD" and info.get("cpu family") == "25"
+    assert core.build_info()["simd"] == ("avx512-sums-avx2" if zen_4 else "avx512")
+
+
 def test_an_unknown_or_unsupported_path_is_a_clear_error(monkeypatch):
     unsupported = [name for name, supported in core.build_info()["simd_builds"] if not supported]
     monkeypatch.setenv("FASTDESCENT_SIMD", "sse9")

@@ -80,10 +80,6 @@ MAX_REPEATS = 50
 _timing_seconds = 0.0  # set by run()
 
 
-def _times(function, repeats: int) -> list[float]:
-    return _time_together({"": (function, repeats)})[""]
-
-
 def _time_together(functions: dict[Hashable, tuple[Callable[[], object], int]]) -> dict[Hashable, list[float]]:
     """The run times of every function, taken in rounds: a round runs each function that still needs
     runs once (at least its ``repeats``, then until its runs fill the timing budget, at most
@@ -120,7 +116,7 @@ def _wait_until_quiet(window: float = 0.01, limit: float = 0.5) -> None:
 
 
 def _median_time(function, repeats: int) -> float:
-    return statistics.median(_times(function, repeats))
+    return statistics.median(_time_together({"": (function, repeats)})[""])
 
 
 # -- peers ------------------------------------------------------------------------------------
@@ -213,6 +209,9 @@ def _torch():
 # -- workloads --------------------------------------------------------------------------------
 
 
+_FLOOR_BLAS, _FLOOR_MAX = "floor: BLAS X @ v", "floor: np.max on the cores"  # timed, shown as one floor
+
+
 def w1(report: Report, quick: bool, repeats: int) -> None:
     n, d, epochs = (20_000, 64, 10) if quick else (200_000, 64, 50)
     rng = np.random.default_rng(0)
@@ -248,12 +247,10 @@ def w1(report: Report, quick: bool, repeats: int) -> None:
             functions[_FLOOR_BLAS] = (lambda: X @ ones, repeats)
             functions[_FLOOR_MAX] = (lambda: list(pool.map(np.max, slices)), repeats)
             times = _time_together(functions)
+        ours = f"fastdescent {report.machine['backends'][0]}"
         for row_name, runs in times.items():
-            if row_name.startswith("fastdescent "):
-                backend = row_name.split()[1]
-                report.rows.append(Row(name, row_name, statistics.median(runs), ours=backend == report.machine["backends"][0]))
-            elif row_name not in (_FLOOR_BLAS, _FLOOR_MAX):
-                report.rows.append(Row(name, row_name, statistics.median(runs)))
+            if row_name not in (_FLOOR_BLAS, _FLOOR_MAX):
+                report.rows.append(Row(name, row_name, statistics.median(runs), ours=row_name == ours))
         if torch is None:
             report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
         # A floor bounds the others from below: its fastest run, not its median.
@@ -261,9 +258,6 @@ def w1(report: Report, quick: bool, repeats: int) -> None:
         how = ("BLAS X @ v on all cores (faster here than np.max on the cores' threads)" if blas <= reduction
                else f"np.max of X on {cores} threads (faster here than BLAS X @ v)")  # fmt: skip
         report.rows.append(Row(name, "floor: one read pass of X per epoch", min(blas, reduction) * epochs, note=how))
-
-
-_FLOOR_BLAS, _FLOOR_MAX = "floor: BLAS X @ v", "floor: np.max on the cores"
 
 
 def _torch_full_batch(torch, X, y, lr, epochs):
