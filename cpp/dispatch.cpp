@@ -11,6 +11,8 @@
 #include <cpuid.h>
 #endif
 #include <cstring>
+#include <mutex>
+#include <string>
 
 namespace fastdescent {
 
@@ -85,12 +87,12 @@ bool sums_rows_faster_in_256_bits() {
     return base_family + (base_family == 0xf ? extended_family : 0) == 0x19;
 }
 
-// The kernels of `base` with its sums over rows (run_epochs, loss_grad, row_sums) taken from `rows`.
+// The kernels of `base` with its sums over rows (the fits, the objective, the row sums) taken from `rows`.
 template <class T>
 Kernels<T> with_row_kernels(Kernels<T> base, const Kernels<T>& rows) {
-    base.run_epochs = rows.run_epochs;
-    base.loss_grad = rows.loss_grad;
     base.row_sums = rows.row_sums;
+    base.objectives = rows.objectives;
+    base.fits = rows.fits;
     return base;
 }
 
@@ -114,37 +116,82 @@ const CpuFeatures& cpu() {
 
 }  // namespace
 
-std::vector<SimdOption> simd_builds() {
-    std::vector<SimdOption> builds{{&simd_baseline, true}};
+const std::vector<SimdOption>& simd_builds() {
+    static const std::vector<SimdOption> builds = [] {
+        std::vector<SimdOption> all{{&simd_baseline, true}};
 #if FASTDESCENT_X86_BUILDS
-    builds.push_back({&simd_avx2, cpu().avx2});
-    builds.push_back({&simd_avx512, cpu().avx512});
-    builds.push_back({&avx512_with_avx2_sums(), cpu().avx512 && cpu().avx2});
+        all.push_back({&simd_avx2, cpu().avx2});
+        all.push_back({&simd_avx512, cpu().avx512});
+        all.push_back({&avx512_with_avx2_sums(), cpu().avx512 && cpu().avx2});
 #endif
+        return all;
+    }();
     return builds;
 }
 
-const SimdBuild& current_simd() {
-    const std::vector<SimdOption> builds = simd_builds();
-    const char* forced = std::getenv("FASTDESCENT_SIMD");
-    if (forced != nullptr && *forced != '\0' && std::string(forced) != "auto") {
-        std::string known;
-        for (const SimdOption& option : builds) {
-            if (std::string(forced) == option.build->name) {
-                if (!option.supported)
-                    throw std::invalid_argument(std::string("FASTDESCENT_SIMD=") + forced +
-                                                ": this CPU cannot run that build");
-                return *option.build;
-            }
-            known += (known.empty() ? "" : ", ") + std::string(option.build->name);
-        }
-        throw std::invalid_argument(std::string("FASTDESCENT_SIMD=") + forced + " is not one of: auto, " + known);
-    }
+namespace {
+
+const SimdBuild& widest_supported() {
 #if FASTDESCENT_X86_BUILDS
     if (cpu().avx512) return cpu().sums_in_256_bits && cpu().avx2 ? avx512_with_avx2_sums() : simd_avx512;
     if (cpu().avx2) return simd_avx2;
 #endif
     return simd_baseline;
+}
+
+// The choice, made once: a build, or the error that naming an unusable one was.
+struct Choice {
+    std::mutex lock;
+    const SimdBuild* build = nullptr;
+    std::string error;
+};
+
+void choose(Choice& into, const std::string& name, const std::string& source) {
+    std::lock_guard<std::mutex> hold(into.lock);
+    into.build = nullptr;
+    into.error.clear();
+    if (name.empty() || name == "auto") {
+        into.build = &widest_supported();
+        return;
+    }
+    std::string known;
+    for (const SimdOption& option : simd_builds()) {
+        if (name == option.build->name) {
+            if (option.supported) {
+                into.build = option.build;
+                return;
+            }
+            into.error = source + "=" + name + ": this CPU cannot run that build";
+            throw std::invalid_argument(into.error);
+        }
+        known += (known.empty() ? "" : ", ") + std::string(option.build->name);
+    }
+    into.error = source + "=" + name + " is not one of: auto, " + known;
+    throw std::invalid_argument(into.error);
+}
+
+Choice& choice() {
+    static Choice* const made = [] {
+        auto* first = new Choice;  // never destroyed: kernels may run while the process exits
+        const char* forced = std::getenv("FASTDESCENT_SIMD");
+        try {
+            choose(*first, forced == nullptr ? "auto" : forced, "FASTDESCENT_SIMD");
+        } catch (const std::invalid_argument&) {  // kept: every kernel call reports it
+        }
+        return first;
+    }();
+    return *made;
+}
+
+}  // namespace
+
+void select_simd(const std::string& name, const std::string& source) { choose(choice(), name, source); }
+
+const SimdBuild& current_simd() {
+    Choice& now = choice();
+    std::lock_guard<std::mutex> hold(now.lock);
+    if (now.build == nullptr) throw std::invalid_argument(now.error);
+    return *now.build;
 }
 
 }  // namespace fastdescent

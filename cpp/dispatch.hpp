@@ -3,32 +3,12 @@
 // differ only in speed.
 #pragma once
 
-#include <cstddef>
-#include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "fit_types.hpp"
+#include "kernels.hpp"
 
 namespace fastdescent {
-
-template <class T>
-struct Kernels {
-    std::pair<std::size_t, Status> (*run_epochs)(const FitArrays<T>&, const FitOptions<T>&,
-                                                 const std::function<bool()>& interrupted);
-    // loss and gradient (d + 1 values, the intercept last) of all n rows in order
-    T (*loss_grad)(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b, T l2,
-                   T* grad, std::size_t threads);
-    // the canonical sums (sum q x, sum q, sum s r r) of all n rows in order (d + 2 values)
-    void (*row_sums)(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, const T* w, T b,
-                     T residual_clip, T* sums, std::size_t threads);
-    void (*sgd_step)(T* param, const T* grad, T* buffer, std::size_t size, T lr, T momentum, T dampening,
-                     T weight_decay, bool nesterov, bool first_step);
-    void (*asgd_step)(T* param, const T* grad, T* average, std::size_t size, T eta, T decay, T mu, T weight_decay);
-    void (*sag_step)(T* param, const T* grad, T* memory, T* total, std::size_t size, T lr, T seen, T weight_decay);
-    bool (*all_finite)(const T* values, std::size_t size);
-};
 
 struct SimdBuild {
     const char* name;
@@ -53,10 +33,15 @@ struct SimdOption {
     const SimdBuild* build;
     bool supported;
 };
-std::vector<SimdOption> simd_builds();
+const std::vector<SimdOption>& simd_builds();
 
-// The build to use now: FASTDESCENT_SIMD if set (an error if unknown or unsupported here), else the
-// widest this CPU supports -- on AMD Zen 4 with the AVX2 build's sums over rows (dispatch.cpp).
+// The build in use, chosen once: FASTDESCENT_SIMD as it was when the extension loaded (an error if
+// unknown or unsupported here, raised by every kernel call), else the widest this CPU supports --
+// on AMD Zen 4 with the AVX2 build's sums over rows (dispatch.cpp).  select_simd changes it.
 const SimdBuild& current_simd();
+
+// Choose a build by name ("auto": the default choice); std::invalid_argument if unknown or
+// unsupported here (the choice is then that error, until another select_simd).
+void select_simd(const std::string& name, const std::string& source = "simd");
 
 }  // namespace fastdescent

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from helpers import DTYPES, assert_every_lane_tail_matches_the_reference, assert_same_bits, make_data, problems
 
 import fastdescent
-from fastdescent import _engine
+from fastdescent import _driver
 
 NATIVE = [name for name in fastdescent.available_backends() if name != "numpy"]
 pytestmark = pytest.mark.skipif(not NATIVE, reason="no native backend to compare with the reference")
@@ -126,7 +126,7 @@ def test_fit_split_over_native_calls_is_unchanged(monkeypatch, backend_name):
     X, y, _ = make_data(3, 90, 5, np.float32, low_exp=-1, high_exp=0.5)
     options = {"batch_size": 4, "momentum": 0.9, "average": 10, "method": "sag", "lr": 0.01, "max_iter": 7}
     whole = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
-    monkeypatch.setattr(_engine, "ORDER_BUDGET", 2 * 90)
+    monkeypatch.setattr(_driver, "ORDER_BUDGET", 2 * 90)
     split = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
     assert_same_fit(split, whole)
 
@@ -147,9 +147,9 @@ def test_numba_full_batch_on_threads_is_unchanged(monkeypatch, dtype, options):
     X, y, _ = make_data(11, 3000, 17, dtype, low_exp=-1, high_exp=0.5)
     kwargs = {"lr": 0.01, "max_iter": 20, "random_state": 0, "n_threads": 3, **options}
     expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
-    monkeypatch.setattr(_engine, "THREADED_CHUNK_VALUES", 0)
+    monkeypatch.setattr(_driver, "THREADED_CHUNK_VALUES", 0)
     used = []
-    monkeypatch.setattr(_engine.ChunkedData, "threaded", _recording(_engine.ChunkedData.threaded, used))
+    monkeypatch.setattr(_driver.ChunkedData, "threaded", _recording(_driver.ChunkedData.threaded, used))
     assert_same_fit(fastdescent.fit_linear(X, y, backend="numba", **kwargs), expected)
     assert used, "the threaded path did not run"
 

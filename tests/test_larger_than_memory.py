@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastdescent
-from fastdescent._chunked import aligned_chunk_rows, chunked_shuffle_order
+from fastdescent._chunked.sizes import aligned_chunk_rows, chunked_shuffle_order
 
 from helpers import assert_same_bits, make_data
 
@@ -403,7 +403,7 @@ def test_full_batch_descent_persists_only_what_fits(monkeypatch):
     on the local schedulers is read from its source each epoch: persisting would load it all."""
     import dask
 
-    from fastdescent import _chunked
+    from fastdescent._chunked import sources
 
     persisted = []
     real_persist = dask.persist
@@ -412,7 +412,7 @@ def test_full_batch_descent_persists_only_what_fits(monkeypatch):
     with dask.config.set(scheduler="threads"):  # even while a test cluster's client is the default
         expected = fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
         assert persisted == [2]
-        monkeypatch.setattr(_chunked, "available_memory", lambda: X.nbytes)
+        monkeypatch.setattr(sources, "available_memory", lambda: X.nbytes)
         streamed = fastdescent.fit_linear(*_dask(X, y, 1024), max_iter=2)
         assert persisted == [2]
     _assert_same_fit(streamed, expected)
@@ -422,7 +422,7 @@ def test_full_batch_descent_persists_only_what_fits(monkeypatch):
 def test_threaded_chunks_are_aligned_and_balance_the_threads(n, d, threads):
     """Numba's threaded full batch: chunks of 256 * 2**k rows (every one but the last), sized so that
     no thread sums much more than its share."""
-    from fastdescent._chunked import BLOCK_ROWS, balanced_chunk_rows, chunk_sizes
+    from fastdescent._chunked.sizes import BLOCK_ROWS, balanced_chunk_rows, chunk_sizes
 
     rows = balanced_chunk_rows(n, d, threads)
     blocks = rows // BLOCK_ROWS

@@ -138,9 +138,9 @@ def test_ctrl_c_stops_a_native_fit_quickly(backend_name):
 def test_forked_child_can_fit_after_a_threaded_fit(monkeypatch):
     """The Python-thread pools of chunked fits are not inherited by a forked child (whose copies
     would have no threads and wait forever): a child of a process that fitted can fit."""
-    from fastdescent import _engine
+    from fastdescent import _driver
 
-    monkeypatch.setattr(_engine, "THREADED_CHUNK_VALUES", 0)
+    monkeypatch.setattr(_driver, "THREADED_CHUNK_VALUES", 0)
     X, y = np.random.default_rng(0).normal(size=(3000, 8)), np.arange(3000.0)
     backend = "numba" if "numba" in fastdescent.available_backends() else "numpy"
     fastdescent.fit_linear(X, y, backend=backend, max_iter=2, n_threads=2)

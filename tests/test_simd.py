@@ -1,5 +1,9 @@
 """Every SIMD build of the C++ kernels on this CPU returns the reference's bits."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from helpers import assert_every_lane_tail_matches_the_reference, assert_same_bits, make_data
@@ -9,6 +13,13 @@ import fastdescent
 core = pytest.importorskip("fastdescent._core") if "cpp" in fastdescent.available_backends() else None
 pytestmark = pytest.mark.skipif(core is None, reason="the C++ extension is not built")
 PATHS = [name for name, supported in core.build_info()["simd_builds"] if supported] if core else []
+
+
+@pytest.fixture
+def use_simd():
+    """Select a SIMD build for one test (the choice is made once per process otherwise)."""
+    yield core.select_simd
+    core.select_simd("auto")
 
 CASES = [
     ({}, np.float64, 700, 9),
@@ -22,11 +33,11 @@ CASES = [
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("options", "dtype", "n", "d"), CASES)
-def test_every_simd_path_gives_the_reference_bits(monkeypatch, path, options, dtype, n, d):
+def test_every_simd_path_gives_the_reference_bits(use_simd, path, options, dtype, n, d):
     X, y, w = make_data(n + d, n, d, dtype, low_exp=-1.5, high_exp=-0.5)
     expected = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=0, backend="numpy", **options)
     expected_loss = fastdescent.mse_loss_grad(X, y, w, 0.5, l2=0.1, backend="numpy")
-    monkeypatch.setenv("FASTDESCENT_SIMD", path)
+    use_simd(path)
     assert core.build_info()["simd"] == path
     fit = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=0, backend="cpp", **options)
     assert_same_bits(fit.coef, expected.coef)
@@ -44,10 +55,10 @@ def _cpuinfo() -> dict:
     return {key.strip(): value.strip() for key, value in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
 
 
-def test_auto_picks_the_widest_build_or_on_zen_4_the_mix(monkeypatch):
+def test_auto_picks_the_widest_build_or_on_zen_4_the_mix(use_simd):
     """Read against /proc/cpuinfo, not against the dispatcher's own cpuid: AMD family 25 with
     AVX-512 (Zen 4) takes avx512-sums-avx2, any other CPU its widest pure build."""
-    monkeypatch.delenv("FASTDESCENT_SIMD", raising=False)
+    use_simd("auto")
     supported = [name for name, ok in core.build_info()["simd_builds"] if ok]
     info = _cpuinfo()
     if not info or "avx512" not in supported:
@@ -56,16 +67,38 @@ def test_auto_picks_the_widest_build_or_on_zen_4_the_mix(monkeypatch):
     assert core.build_info()["simd"] == ("avx512-sums-avx2" if zen_4 else "avx512")
 
 
-def test_an_unknown_or_unsupported_path_is_a_clear_error(monkeypatch):
+def test_an_unknown_or_unsupported_path_is_a_clear_error(use_simd):
     unsupported = [name for name, supported in core.build_info()["simd_builds"] if not supported]
-    monkeypatch.setenv("FASTDESCENT_SIMD", "sse9")
-    with pytest.raises(ValueError, match="FASTDESCENT_SIMD=sse9 is not one of: auto, baseline"):
+    with pytest.raises(ValueError, match="simd=sse9 is not one of: auto, baseline"):
+        use_simd("sse9")
+    with pytest.raises(ValueError, match="simd=sse9 is not one of: auto, baseline"):
         fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend="cpp")
-    assert core.build_info()["simd"].startswith("none: FASTDESCENT_SIMD=sse9")
+    assert core.build_info()["simd"].startswith("none: simd=sse9")
     if unsupported:
-        monkeypatch.setenv("FASTDESCENT_SIMD", unsupported[0])
+        with pytest.raises(ValueError, match="cannot run"):
+            use_simd(unsupported[0])
         with pytest.raises(ValueError, match="cannot run"):
             fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend="cpp")
+
+
+def _in_a_fresh_process(simd: str, code: str) -> str:
+    environment = {**os.environ, "FASTDESCENT_SIMD": simd}
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                          check=True).stdout.strip()  # fmt: skip
+
+
+def test_the_environment_chooses_the_build_once_when_the_extension_loads():
+    """FASTDESCENT_SIMD is read once; an unusable name is the error of every later kernel call."""
+    chosen = _in_a_fresh_process(PATHS[0], "import os, fastdescent._core as c; os.environ['FASTDESCENT_SIMD'] = 'x'; "
+                                           "print(c.build_info()['simd'])")  # fmt: skip
+    assert chosen == PATHS[0]
+    refused = _in_a_fresh_process(
+        "sse9",
+        "import numpy as np, fastdescent\n"
+        "try:\n    fastdescent.mse_loss_grad(np.ones((2, 2)), np.ones(2), np.ones(2), backend='cpp')\n"
+        "except ValueError as error:\n    print(error)",
+    )
+    assert "FASTDESCENT_SIMD=sse9 is not one of: auto, baseline" in refused
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -105,8 +138,8 @@ def test_a_fit_uses_x_in_place_and_allocates_little():
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_every_simd_path_on_every_lane_tail_and_row_group(monkeypatch, path, dtype):
+def test_every_simd_path_on_every_lane_tail_and_row_group(use_simd, path, dtype):
     """Rows are summed a register's worth at a time (up to 16) with a one-row tail, and a row's
     features a 64-byte group of lanes at a time with a masked tail."""
-    monkeypatch.setenv("FASTDESCENT_SIMD", path)
+    use_simd(path)
     assert_every_lane_tail_matches_the_reference("cpp", dtype)

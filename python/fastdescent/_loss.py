@@ -6,9 +6,9 @@ import numpy as np
 
 from . import _backends
 from ._chunked import ChunkedData, is_chunked_input
-from ._fit import as_sample_weight
-from ._reference import loss_and_gradient
-from ._validation import as_data, as_float_array, real_scalar, thread_count
+from ._records import Rows
+from ._units import losses, penalties
+from ._validation import as_data, as_float_array, as_sample_weight, real_scalar, thread_count, working_scalar
 
 
 def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_threads: int | None = None,
@@ -33,7 +33,7 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
 
     Returns ``(loss, grad_w, grad_b)`` in the working dtype of ``X`` (float32 stays float32).
     """
-    name, module = _backends.resolve(backend)
+    _, backend = _backends.resolve(backend)
     if is_chunked_input(X):
         X = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads,
                                     persist=False)  # one pass: nothing to keep
@@ -42,16 +42,14 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
         X, y = as_data(X, y)
         dtype, (n, d) = X.dtype, X.shape
         weights = as_sample_weight(sample_weight, n, dtype)
-    T = dtype.type
     w = as_float_array(w, "w", dtype, ndim=1)
     if w.shape[0] != d:
         raise ValueError(f"w has {w.shape[0]} values but X has {d} features (X shape {(n, d)})")
-    b = real_scalar(b, "b")
-    l2 = real_scalar(l2, "l2", low=0.0)
-    if isinstance(X, ChunkedData):  # the chunks' sums joined along the tree, then the reference's last step
-        S = X.sums(module, np.append(w, T(b)), T(0), check=True)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss, grad = loss_and_gradient(S, w, T(n), T(l2))
-        return T(loss), grad[:-1].copy(), T(grad[-1])
-    loss, grad_w, grad_b = module.loss_grad(X, y, w, T(b), T(l2), weights, thread_count(n_threads))
-    return T(loss), np.asarray(grad_w, dtype=dtype), T(grad_b)
+    theta = np.append(w, working_scalar(real_scalar(b, "b"), "b", dtype))
+    loss, penalty = losses.squared_error.hyper(dtype), penalties.l2.hyper(dtype, l2)
+    if isinstance(X, ChunkedData):  # the chunks' sums joined along the tree, then the loss from them
+        value, grad = backend.objective_from_sums(X.sums(backend, theta, loss, check=True), theta, n, loss, penalty)
+    else:
+        value, grad = backend.objective(Rows(X, y, weights), theta, loss, penalty, thread_count(n_threads))
+    T = dtype.type
+    return T(value), grad[:d].copy(), T(grad[d])

@@ -23,12 +23,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _backends
+from . import _backends, _status
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
-from ._engine import DivergenceError, Plan, Rates, State, run, split_validation
-from ._fit import _generator, reads_in_chunks, shuffle_mode
-from ._reference import STATUS_DIVERGED
-from ._validation import integer, real_scalar, thread_count
+from ._driver import run
+from ._errors import DivergenceError
+from ._records import aligned
+from ._plan import Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode, split_validation
+from ._state import new_state, restart_tol, solution, steps_taken
+from ._units.rules import sgd
+from ._validation import as_sample_weight, integer, real_scalar
 from .schedules import Schedule
 
 LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
@@ -140,9 +143,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             coef_init = previous if coef_init is None else coef_init
             intercept_init = self.intercept_ if intercept_init is None else intercept_init
         X, y, weights = self._validate(X, y, sample_weight, reset=True)
-        self._start(X, coef_init, intercept_init)
-        self._rng = _generator(self.random_state)
-        outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True)
+        start = self._initial_theta(X, coef_init, intercept_init)
+        self._rng = generator(self.random_state)
+        outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True, start=start)
         if self.tol is not None and outcome.epochs == self.max_iter and outcome.stop_reason == "max_iter":
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider increasing max_iter to "
@@ -161,14 +164,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if first_call:
             self._check_params()
         X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
+        start = None
         if first_call:
-            self._start(X, None, None)
-            self._rng = _generator(self.random_state)
-        else:
-            self._state.restart_tol()
-            if self.solver == "sag":
-                self._state = State.start(self._state.theta, X.shape[0], sag=True)  # never chunked data
-        self._epochs(X, y, weights, 1, allow_validation=False)
+            start = self._initial_theta(X, None, None)
+            self._rng = generator(self.random_state)
+        self._epochs(X, y, weights, 1, allow_validation=False, start=start, new_samples=self.solver == "sag")
         return self
 
     def predict(self, X):
@@ -215,9 +215,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if self.learning_rate in ("constant", "invscaling", "adaptive"):
             real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
         real_scalar(self.power_t, "power_t", low=0.0)
-        real_scalar(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
-        if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0")
+        sgd.settings(momentum=self.momentum, nesterov=self.nesterov)
         integer(self.max_iter, "max_iter", low=1)
         integer(self.n_iter_no_change, "n_iter_no_change", low=1)
         if self.tol is not None and (not isinstance(self.tol, numbers.Real) or math.isnan(self.tol)):
@@ -240,15 +238,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, accept_sparse=False, dtype=[np.float64, np.float32], order="C", y_numeric=True, reset=reset
         )
-        y = np.ascontiguousarray(y, dtype=X.dtype)
+        X = np.require(X, requirements="CA")  # aligned too: what the kernels read
+        y = np.require(y, dtype=X.dtype, requirements="CA")
         if not reset and X.dtype != self._state.theta.dtype:
             X = X.astype(self._state.theta.dtype)
             y = y.astype(X.dtype)
         weights = np.empty(0, X.dtype)
         if sample_weight is not None:
-            weights = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=X.dtype))
-            if (weights < 0).any():
-                raise ValueError("sample_weight must be >= 0")
+            weights = as_sample_weight(_check_sample_weight(sample_weight, X, dtype=X.dtype), X.shape[0], X.dtype)
         return X, y, weights
 
     def _chunked_data(self, X, y, sample_weight, reset: bool) -> ChunkedData:
@@ -265,62 +262,53 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"X has {data.d} features, but SGDRegressor is expecting {self.n_features_in_} features")
         return data
 
-    def _start(self, X, coef_init, intercept_init) -> None:
-        n, d = (X.n, X.d) if isinstance(X, ChunkedData) else X.shape
-        theta = np.zeros(d + 1, dtype=X.dtype)
+    def _initial_theta(self, X, coef_init, intercept_init) -> np.ndarray:
+        d = X.d if isinstance(X, ChunkedData) else X.shape[1]
         if coef_init is not None:
-            coef = np.asarray(coef_init, dtype=X.dtype).reshape(-1)
-            if coef.shape[0] != d:
-                raise ValueError(f"coef_init has {coef.shape[0]} values but X has {d} features")
-            theta[:d] = coef
+            coef_init = np.ravel(coef_init)  # scikit-learn takes any shape of n_features values
         if intercept_init is not None:
-            theta[d] = np.asarray(intercept_init, dtype=X.dtype).reshape(-1)[0]
-        if not np.isfinite(theta).all():
-            raise ValueError("coef_init and intercept_init must be finite")
-        self._state = State.start(theta, n, sag=self.solver == "sag")
+            intercept_init = np.ravel(intercept_init)
+            if intercept_init.shape != (1,):
+                raise ValueError(f"intercept_init must hold one value; got {intercept_init.shape[0]}")
+            intercept_init = intercept_init[0]
         self.t_ = 1.0
+        return initial_theta(d, X.dtype, coef_init, intercept_init)
 
-    def _average_start(self) -> int:
-        """scikit-learn averages once ``average`` samples are seen; in steps of batch_size rows."""
-        if not self.average:
-            return -1
-        return math.ceil(int(self.average) / self._batch) - 1
-
-    def _epochs(self, X, y, weights, max_iter: int, allow_validation: bool):
-        name, module = _backends.resolve(self.backend)
+    def _epochs(self, X, y, weights, max_iter: int, allow_validation: bool, start=None, new_samples=False):
+        """Run up to ``max_iter`` epochs from ``start`` (a theta: a fresh state) or from the state."""
+        name, backend = _backends.resolve(self.backend)
         chunked = isinstance(X, ChunkedData)
         n = X.n if chunked else X.shape[0]
         train_rows = validation_rows = None
         if allow_validation and self.early_stopping:
             train_rows, validation_rows = split_validation(self._rng, n, self.validation_fraction)
         epoch_rows = n if train_rows is None else train_rows.shape[0]
-        self._batch = epoch_rows if self.batch_size is None else min(int(self.batch_size), epoch_rows)
-        tol = math.nan if self.tol is None or self.tol == -math.inf else float(self.tol)
-        plan = Plan(
-            batch_size=self._batch,
-            momentum=float(self.momentum),
-            nesterov=bool(self.nesterov),
-            l2=float(self.alpha) if self.penalty == "l2" else 0.0,
-            fit_intercept=bool(self.fit_intercept),
-            average_start=self._average_start(),
-            sag=self.solver == "sag",
+        tol = None if self.tol is None or self.tol == -math.inf else float(self.tol)
+        plan = make_plan(
+            X.dtype, epoch_rows, batch_size=self.batch_size,
+            rule_params={"momentum": self.momentum, "nesterov": self.nesterov},
+            average_after_samples=int(self.average), method=self.solver,
+            l2=self.alpha if self.penalty == "l2" else 0.0, l2_name="alpha", fit_intercept=self.fit_intercept,
             # scikit-learn's objective is half ours; its validation score is R^2 either way.
-            tol=tol if validation_rows is not None else 2 * tol,
-            n_iter_no_change=int(self.n_iter_no_change),
+            tol=None if tol is None else tol if validation_rows is not None else 2 * tol, tol_low=None,
+            n_iter_no_change=self.n_iter_no_change,
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
-            shuffle=bool(self.shuffle) and self.batch_size is not None,  # full batch: every row, in order
-            residual_clip=MAX_DLOSS,
-            n_threads=thread_count(self.n_threads),
+            derivative_clip=MAX_DLOSS, shuffle=bool(self.shuffle), n_threads=self.n_threads,
             chunks=None if chunked or self.shuffle != "chunked" else shuffle_chunks(n, X.shape[1], X.dtype,
                                                                                     self.chunk_rows),
-        )
+        )  # fmt: skip
+        if start is not None or new_samples:  # with SAG each partial_fit's rows are new samples
+            self._state = new_state(self._state.theta if start is None else start, n, plan)
+        else:
+            self._state = aligned(self._state)  # an unpickled estimator's arrays may not be
+            restart_tol(self._state)
         # A chunked fit checks each chunk's values as it reaches it: if one is bad (or Ctrl-C comes),
         # the state and the generator go back to where this call found them.
         saved = copy.deepcopy(self._state), copy.deepcopy(self._rng.bit_generator.state)
         try:
             outcome = run(
-                module, X, y, weights, self._state, plan, max_iter=max_iter,
-                rates=self._rates(X.dtype, epoch_rows), rng=self._rng, train_rows=train_rows,
+                backend, X, y, weights, self._state, plan, max_iter=max_iter,
+                rates=self._rates(X.dtype, epoch_rows, plan.batch_size), rng=self._rng, train_rows=train_rows,
                 validation_rows=validation_rows, verbose=int(self.verbose),
             )  # fmt: skip
         except BaseException:
@@ -330,24 +318,23 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.t_ += outcome.epochs * epoch_rows
         self.loss_history_ = outcome.losses
         self.validation_scores_ = outcome.scores
-        if outcome.status == STATUS_DIVERGED or not np.isfinite(self._state.theta).all():
+        if outcome.status == _status.DIVERGED or not np.isfinite(self._state.theta).all():
             raise DivergenceError(
                 f"Floating-point under-/overflow occurred at epoch #{outcome.epochs}. Scaling input data with "
                 "StandardScaler or MinMaxScaler might help."
             )
-        coef, intercept = self._state.solution(plan.average_start, plan.fit_intercept)
+        coef, intercept = solution(self._state, plan.kernel.average_start, plan.kernel.fit_intercept)
         self.coef_ = coef
         self.intercept_ = np.atleast_1d(intercept)
         return outcome
 
-    def _rates(self, dtype, epoch_rows: int) -> Rates:
+    def _rates(self, dtype, epoch_rows: int, batch: int) -> Rates:
         """scikit-learn's rate eta(t), t = 1 + samples seen, for each step, halved onto our objective."""
         if isinstance(self.learning_rate, str) and self.learning_rate in ("constant", "adaptive"):
             return Rates(dtype, constant=float(self.eta0) / 2)
-        batch = self._batch
         steps_per_epoch = -(-epoch_rows // batch)
         first_t = self.t_
-        first_step_of_call = int(self._state.counters[0])
+        first_step_of_call = steps_taken(self._state)
         alpha, eta0, power_t = float(self.alpha), float(self.eta0), float(self.power_t)
         if isinstance(self.learning_rate, str) and self.learning_rate == "optimal":
             typw = math.sqrt(1.0 / math.sqrt(alpha))

@@ -38,7 +38,7 @@ def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
         raise ValueError(f"{name} must be {shape_word}; got shape {array.shape}")
     converted = array.dtype != dtype
     with np.errstate(over="ignore", invalid="ignore"):  # a value too large for dtype becomes inf: reported next
-        array = np.ascontiguousarray(array, dtype=dtype)
+        array = np.require(array, dtype=dtype, requirements="CA")  # C order, aligned: what the kernels read
     check_finite(array, name if not converted else f"{name} (converted to {dtype})")
     return array
 
@@ -88,6 +88,19 @@ def as_data(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def as_sample_weight(sample_weight, n: int, dtype: np.dtype) -> np.ndarray:
+    """Validated weights in the working dtype, or an empty array for none."""
+    if sample_weight is None:
+        return np.empty(0, dtype=dtype)
+    weights = as_float_array(sample_weight, "sample_weight", dtype, ndim=1)
+    if weights.shape[0] != n:
+        raise ValueError(f"sample_weight has {weights.shape[0]} values but X has {n} rows")
+    if (weights < 0).any():
+        bad = int(np.argmax(weights < 0))
+        raise ValueError(f"sample_weight must be >= 0; sample_weight[{bad}] = {weights[bad]}")
+    return weights
+
+
 def real_scalar(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
     """A finite real number inside the given range, or a ValueError that names the range."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -101,6 +114,18 @@ def real_scalar(value, name: str, *, low=None, high=None, low_open=False, high_o
         bounds = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be a finite number in {bounds}; got {value!r}")
     return value
+
+
+def working_scalar(value: float, name: str, dtype, *, positive: bool = False) -> np.floating:
+    """A validated number rounded to the working dtype, where it must stay finite and, unless it is
+    zero, non-zero: a float64 value that overflows float32 (or vanishes in it) is refused by name."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        rounded = dtype.type(value)
+    if not np.isfinite(rounded) or (value != 0 and rounded == 0):
+        kind = "positive finite" if positive else "finite non-zero" if value != 0 else "finite"
+        raise ValueError(f"{name}={value!r} is not a {kind} {dtype} number (it rounds to {rounded})")
+    return rounded
 
 
 def integer(value, name: str, *, low: int) -> int:

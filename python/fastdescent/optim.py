@@ -18,7 +18,9 @@ import copy
 import numpy as np
 
 from . import _backends
-from ._validation import FLOAT_DTYPES, check_finite, integer, real_scalar
+from ._records import StepInput
+from ._units.rules import asgd, sag, sgd
+from ._validation import FLOAT_DTYPES, check_finite, integer, real_scalar, working_scalar
 from .schedules import Schedule
 
 __all__ = ["ASGD", "SAG", "SGD", "Optimizer"]
@@ -27,8 +29,10 @@ __all__ = ["ASGD", "SAG", "SGD", "Optimizer"]
 class Optimizer:
     """The parameters, the backend and the step count shared by every optimizer."""
 
+    rule = sgd  # the update rule (``fastdescent._units.rules``) every subclass sets
+
     def __init__(self, params, lr, backend: str = "auto"):
-        self.backend, self._kernels = _backends.resolve(backend)
+        self.backend, self._backend = _backends.resolve(backend)
         if isinstance(params, np.ndarray):
             params = [params]
         self.params = list(params)
@@ -50,9 +54,25 @@ class Optimizer:
         else:
             self.lr = real_scalar(lr, "lr", low=0.0, low_open=True)
         self.step_count = 0
+        self._hypers: dict = {}
 
     def _rate(self) -> float:
         return self.lr(self.step_count) if isinstance(self.lr, Schedule) else self.lr
+
+    def _hyper(self, dtype: np.dtype):
+        """The rule's hyper-parameters in ``dtype`` (each parameter array steps in its own dtype)."""
+        if dtype not in self._hypers:
+            self._hypers[dtype] = self.rule.hyper(self._settings, dtype)
+        return self._hypers[dtype]
+
+    def _apply(self, grads, states, tables, rate: float = 0.0) -> None:
+        """One step of the rule on every parameter: ``states[k]`` is parameter k's rule state,
+        ``tables(dtype)`` the step's per-step values (``Table``) in a dtype."""
+        for param, grad, state in zip(self.params, grads, states):
+            lr = working_scalar(rate, "lr", param.dtype, positive=True)
+            step = StepInput(lr, self.step_count, tables(param.dtype))
+            self._backend.rule_step(param, grad, state, self._hyper(param.dtype), step)
+        self.step_count += 1
 
     def _gradients(self, grads) -> list[np.ndarray]:
         """The gradients as C-contiguous arrays of their parameters' dtypes (a copy only if needed)."""
@@ -109,28 +129,23 @@ class SGD(Optimizer):
         p <- p - lr * g
     """
 
+    rule = sgd
+
     def __init__(self, params, lr, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
                  dampening: float = 0.0, *, backend: str = "auto"):  # fmt: skip
         super().__init__(params, lr, backend)
-        self.momentum = real_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
-        self.dampening = real_scalar(dampening, "dampening", low=0.0, high=1.0)
-        self.weight_decay = real_scalar(weight_decay, "weight_decay", low=0.0)
-        self.nesterov = bool(nesterov)
-        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
-        self.buffers = [np.zeros_like(p) for p in self.params] if self.momentum else []
+        self._settings = sgd.settings(momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov)  # fmt: skip
+        self.momentum, self.dampening, self.weight_decay, self.nesterov = self._settings
+        self._states = [sgd.state_like(p) for p in self.params]
+
+    @property
+    def buffers(self) -> list[np.ndarray]:
+        """The momentum buffers (none without momentum, as in torch's state)."""
+        return [state.momentum_buffer for state in self._states] if self.momentum else []
 
     def step(self, grads) -> None:
-        grads = self._gradients(grads)
-        rate = self._rate()
-        for k, (param, grad) in enumerate(zip(self.params, grads)):
-            T = param.dtype.type
-            self._kernels.sgd_step(
-                param, grad, self.buffers[k] if self.buffers else param,
-                lr=T(rate), momentum=T(self.momentum), dampening=T(self.dampening),
-                weight_decay=T(self.weight_decay), nesterov=self.nesterov, first_step=self.step_count == 0,
-            )  # fmt: skip
-        self.step_count += 1
+        self._apply(self._gradients(grads), self._states, lambda dtype: sgd.Table(), self._rate())
 
     def _state(self) -> dict:
         return {"momentum_buffers": self.buffers}
@@ -150,26 +165,27 @@ class ASGD(Optimizer):
     ``averages`` holds ax, the averaged parameters (eta starts at lr, mu at 1).
     """
 
+    rule = asgd
+
     def __init__(self, params, lr=1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0.0, *, backend: str = "auto"):  # fmt: skip
         super().__init__(params, lr, backend)
         if isinstance(self.lr, Schedule):
             raise TypeError("ASGD computes its own rate from lr, lambd and alpha: give lr as a number")
-        self.lambd = real_scalar(lambd, "lambd", low=0.0)
-        self.alpha = real_scalar(alpha, "alpha", low=0.0)
-        self.t0 = real_scalar(t0, "t0", low=0.0)
-        self.weight_decay = real_scalar(weight_decay, "weight_decay", low=0.0)
+        self._settings = asgd.settings(lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay)
+        self.lambd, self.alpha, self.t0, self.weight_decay = self._settings
         self.eta, self.mu = self.lr, 1.0
-        self.averages = [np.zeros_like(p) for p in self.params]
+        self._states = [asgd.state_like(p) for p in self.params]
+
+    @property
+    def averages(self) -> list[np.ndarray]:
+        """The averaged parameters (torch's ``ax``)."""
+        return [state.average for state in self._states]
 
     def step(self, grads) -> None:
         grads = self._gradients(grads)
-        decay = 1.0 - self.lambd * self.eta
-        for param, grad, average in zip(self.params, grads, self.averages):
-            T = param.dtype.type
-            self._kernels.asgd_step(param, grad, average, eta=T(self.eta), decay=T(decay), mu=T(self.mu),
-                                    weight_decay=T(self.weight_decay))  # fmt: skip
-        self.step_count += 1
+        eta, decay, mu = self.eta, 1.0 - self.lambd * self.eta, self.mu
+        self._apply(grads, self._states, lambda dtype: asgd.table_of(eta, decay, mu, dtype))
         self.eta = self.lr / (1 + self.lambd * self.lr * self.step_count) ** self.alpha
         self.mu = 1 / max(1, self.step_count - self.t0)
 
@@ -193,10 +209,13 @@ class SAG(Optimizer):
     It keeps ``n_samples`` gradients of every parameter array (memory grows with both).
     """
 
+    rule = sag
+
     def __init__(self, params, lr, n_samples: int, weight_decay: float = 0.0, *, backend: str = "auto"):
         super().__init__(params, lr, backend)
         self.n_samples = integer(n_samples, "n_samples", low=1)
-        self.weight_decay = real_scalar(weight_decay, "weight_decay", low=0.0)
+        self._settings = sag.settings(weight_decay=weight_decay)
+        self.weight_decay = self._settings.weight_decay
         self.memory = [np.zeros((self.n_samples,) + p.shape, dtype=p.dtype) for p in self.params]
         self.totals = [np.zeros_like(p) for p in self.params]
         self.seen = np.zeros(self.n_samples, dtype=bool)
@@ -208,12 +227,8 @@ class SAG(Optimizer):
         grads = self._gradients(grads)
         self.seen[index] = True
         n_seen = int(self.seen.sum())
-        rate = self._rate()
-        for param, grad, memory, total in zip(self.params, grads, self.memory, self.totals):
-            T = param.dtype.type
-            self._kernels.sag_step(param, grad, memory[index], total, lr=T(rate), seen=T(n_seen),
-                                   weight_decay=T(self.weight_decay))  # fmt: skip
-        self.step_count += 1
+        states = [sag.State(memory[index], total) for memory, total in zip(self.memory, self.totals)]
+        self._apply(grads, states, lambda dtype: sag.table_of(n_seen, dtype), self._rate())
 
     def _state(self) -> dict:
         return {"memory": self.memory, "totals": self.totals, "seen": self.seen}

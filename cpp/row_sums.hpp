@@ -1,4 +1,5 @@
-// The least-squares objective on a batch of rows: residuals, canonical sums, loss and gradient.
+// A batch's canonical sums (section 2 of docs/reduction-order.md) for any loss: each row's residual,
+// its loss terms (losses/<loss>.hpp), and the sums over the batch's rows by blocks and the pair tree.
 #pragma once
 
 #include "arch.hpp"
@@ -11,6 +12,8 @@
 
 #include "canonical_sum.hpp"
 #include "parallel.hpp"
+#include "records.hpp"
+#include "units.hpp"
 
 namespace fastdescent {
 inline namespace FASTDESCENT_ARCH {
@@ -58,25 +61,21 @@ inline void prefetch_row(const T* X, const T* y, std::size_t i, std::size_t d) {
 #endif
 }
 
-template <class Rows>
-inline std::size_t prefetchable(const Rows& rows, std::size_t stop) {
-    if constexpr (Rows::kShuffled) {
+template <class Batch>
+inline std::size_t prefetchable(const Batch& rows, std::size_t stop) {
+    if constexpr (Batch::kShuffled) {
         return rows.known;
     } else {
         return stop;
     }
 }
 
-// The terms row i adds for its residual r: loss_q = s_i r (the loss's share, times r) and the gradient's
-// q = s_i r, or s_i clip(r) with clip > 0.
-template <class T>
-inline void residual_terms(T r, const T* weights, std::size_t i, T clip, T& loss_q, T& q) {
-    loss_q = weights != nullptr ? weights[i] * r : r;
-    q = loss_q;
-    if (clip > T(0)) {
-        const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
-        q = weights != nullptr ? weights[i] * clipped : clipped;
-    }
+// Row i's q and loss term for its residual r: the loss's own (LossCode<Loss>::row_terms).
+template <class Loss, class T>
+inline void row_terms(T r, const T* weights, std::size_t i, const typename Loss::template Hyper<T>& loss, T& q,
+                      T& term) {
+    const bool weighted = weights != nullptr;
+    LossCode<Loss>::row_terms(r, weighted ? weights[i] : T(1), weighted, loss, q, term);
 }
 
 #ifdef FASTDESCENT_VECTOR_LANES
@@ -84,9 +83,10 @@ inline void residual_terms(T r, const T* weights, std::size_t i, T clip, T& loss
 // for d = Groups * L features (Groups lane groups of 64 bytes, known when compiled, so that the
 // compiler can keep both arrays in registers).  Each row's lanes and halving, then each feature's
 // sum taking the rows in position order: section 2's order, as in add_rows' other paths.
-template <std::size_t Groups, class T, class Rows>
-void add_rows_in_registers(const T* X, const T* y, const T* weights, Rows rows, std::size_t start,
-                           std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
+template <std::size_t Groups, class Loss, class T, class Batch>
+void add_rows_in_registers(const T* X, const T* y, const T* weights, Batch rows, std::size_t start,
+                           std::size_t stop, const T* w, T b, const typename Loss::template Hyper<T>& loss, T* acc,
+                           T* q_out) {
     using Register = typename Vector<T, kRegisterBytes>::type;
     constexpr std::size_t L = kLanes<T>, W = kRegisterBytes / sizeof(T), R = L / W, N = Groups * R, d = Groups * L;
     const std::size_t known = prefetchable(rows, stop);
@@ -97,7 +97,7 @@ void add_rows_in_registers(const T* X, const T* y, const T* weights, Rows rows, 
     }
     T sum_q = acc[d], sum_loss = acc[d + 1];
     for (std::size_t p = start; p < stop; ++p) {
-        if (Rows::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
+        if (Batch::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
         const std::size_t i = rows(p);
         const T* x = X + i * d;
         Register lane[R];
@@ -109,15 +109,15 @@ void add_rows_in_registers(const T* X, const T* y, const T* weights, Rows rows, 
             lane[k % R] = lane[k % R] + row * w_part[k];
         }
         const T r = (halve_lanes<T>(lane) + b) - y[i];
-        T loss_q, q;
-        residual_terms(r, weights, i, clip, loss_q, q);
+        T q, term;
+        row_terms<Loss>(r, weights, i, loss, q, term);
         for (std::size_t k = 0; k < N; ++k) {
             Register row;
             std::memcpy(&row, x + k * W, kRegisterBytes);
             sums[k] = sums[k] + q * row;
         }
         sum_q = sum_q + q;
-        sum_loss = sum_loss + loss_q * r;
+        sum_loss = sum_loss + term;
         if (q_out != nullptr) q_out[p] = q;
     }
     for (std::size_t k = 0; k < N; ++k) std::memcpy(acc + k * W, &sums[k], kRegisterBytes);
@@ -133,24 +133,26 @@ template <class T>
 constexpr std::size_t kRegisterGroups = std::min<std::size_t>(8, 16 / (kLanes<T> / (kRegisterBytes / sizeof(T))));
 
 // add_rows_in_registers for d = Groups * L with Groups one of the candidates; false if d is another.
-template <class T, class Rows, std::size_t... Groups>
+template <class Loss, class T, class Batch, std::size_t... Groups>
 bool add_rows_by_groups(std::index_sequence<Groups...>, const T* X, const T* y, const T* weights, std::size_t d,
-                        Rows rows, std::size_t start, std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
+                        Batch rows, std::size_t start, std::size_t stop, const T* w, T b,
+                        const typename Loss::template Hyper<T>& loss, T* acc, T* q_out) {
     return ((d == (Groups + 1) * kLanes<T> &&
-             (add_rows_in_registers<Groups + 1>(X, y, weights, rows, start, stop, w, b, clip, acc, q_out), true)) ||
+             (add_rows_in_registers<Groups + 1, Loss>(X, y, weights, rows, start, stop, w, b, loss, acc, q_out),
+              true)) ||
             ...);
 }
 #endif
 
-template <class T, class Rows>
-void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t start,
-              std::size_t stop, const T* w, T b, T clip, T* acc, T* q_out) {
+template <class Loss, class T, class Batch>
+void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Batch rows, std::size_t start,
+              std::size_t stop, const T* w, T b, const typename Loss::template Hyper<T>& loss, T* acc, T* q_out) {
 #ifdef FASTDESCENT_VECTOR_LANES
     // A multiple of 64 bytes of features, up to kRegisterGroups: w and the sums stay in registers, rows
     // one at a time (each row's add chain in flight beside the next row's: they are independent).
     // Minibatch SGD on 32 float64 features: 13 -> 9-11 ns per row with rows in cache.
-    if (add_rows_by_groups(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop, w,
-                           b, clip, acc, q_out))
+    if (add_rows_by_groups<Loss>(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop,
+                                 w, b, loss, acc, q_out))
         return;
 #endif
     const std::size_t known = prefetchable(rows, stop);
@@ -167,15 +169,15 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
         const T* x[G];
         std::size_t index[G];
         for (std::size_t g = 0; g < G; ++g) {
-            if (Rows::kShuffled && p + g + kPrefetchRows < known) prefetch_row(X, y, rows(p + g + kPrefetchRows), d);
+            if (Batch::kShuffled && p + g + kPrefetchRows < known) prefetch_row(X, y, rows(p + g + kPrefetchRows), d);
             index[g] = rows(p + g);
             x[g] = X + index[g] * d;
         }
-        T dot[G], r[G], loss_q[G], q[G];
+        T dot[G], term[G], q[G];
         lane_dots(x, w, d, dot);
         for (std::size_t g = 0; g < G; ++g) {
-            r[g] = (dot[g] + b) - y[index[g]];
-            residual_terms(r[g], weights, index[g], clip, loss_q[g], q[g]);
+            const T r = (dot[g] + b) - y[index[g]];
+            row_terms<Loss>(r, weights, index[g], loss, q[g], term[g]);
         }
         for (std::size_t j = 0; j < full_registers; j += W) {
             Register sum;
@@ -193,7 +195,7 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
         T sum_q = acc[d], sum_loss = acc[d + 1];
         for (std::size_t g = 0; g < G; ++g) {
             sum_q = sum_q + q[g];
-            sum_loss = sum_loss + loss_q[g] * r[g];
+            sum_loss = sum_loss + term[g];
         }
         acc[d] = sum_q;
         acc[d + 1] = sum_loss;
@@ -202,15 +204,15 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
     }
 #endif
     for (; p < stop; ++p) {
-        if (Rows::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
+        if (Batch::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
         const std::size_t i = rows(p);
         const T* x = X + i * d;
         const T r = (lane_dot(x, w, d) + b) - y[i];
-        T loss_q, q;
-        residual_terms(r, weights, i, clip, loss_q, q);
+        T q, term;
+        row_terms<Loss>(r, weights, i, loss, q, term);
         for (std::size_t j = 0; j < d; ++j) acc[j] = acc[j] + q * x[j];
         acc[d] = acc[d] + q;
-        acc[d + 1] = acc[d + 1] + loss_q * r;
+        acc[d + 1] = acc[d + 1] + term;
         if (q_out != nullptr) q_out[p] = q;
     }
 }
@@ -218,25 +220,27 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Rows rows
 // Below this many multiply-adds a batch is summed on one thread: waking others costs more.
 constexpr std::size_t kParallelWork = std::size_t(1) << 16;
 
-// sums (d + 2 values) = (sum q_i x_i, sum q_i, sum s_i r_i r_i) over the batch, with the residual
-// r_i = (x_i.w + b) - y_i and q_i = s_i r_i (q_i = r_i without weights: the same bits as 1 * r_i);
-// with clip > 0 the gradient's q_i uses r_i clipped to [-clip, clip] (scikit-learn's bound on the
-// loss derivative).  Rows add one after another inside blocks of 256 batch positions; blocks
-// combine by the pair tree.  q_out (if not null) receives q for each batch position.
+// sums (d + 2 values) = (sum q_i x_i, sum q_i, sum of the loss terms) over the batch, with the
+// residual r_i = (x_i.w + b) - y_i and q_i, term_i the loss's (squared error: q_i = s_i r_i, term
+// (s_i r_i) r_i).  Rows add one after another inside blocks of 256 batch positions; blocks combine by
+// the pair tree.  q_out (if not null) receives q for each batch position.
 //
 // With threads > 1 the blocks are cut into power-of-two aligned runs, each summed into a whole
 // subtree by one thread; the subtrees join in order.  The tree is the same for any thread count.
-template <class T, class Rows>
-void batch_sums(const T* X, const T* y, const T* weights, std::size_t d, Rows rows, std::size_t m,
-                const T* w, T b, T clip, PairTree<T>& tree, T* sums, T* q_out, std::size_t threads = 1) {
+template <class Loss, class T, class Batch>
+void batch_sums(const Rows<T>& data, Batch rows, std::size_t m, const T* w, T b,
+                const typename Loss::template Hyper<T>& loss, PairTree<T>& tree, T* sums, T* q_out,
+                std::size_t threads = 1) {
+    const T *X = data.X, *y = data.y, *weights = data.sample_weight;
+    const std::size_t d = data.d;
     const std::size_t width = d + 2;
     const std::size_t n_blocks = (m + kBlockRows - 1) / kBlockRows;
     auto sum_blocks = [&](PairTree<T>& into, std::size_t first_block, std::size_t count) {
         for (std::size_t block = first_block; block < first_block + count; ++block) {
             T* acc = into.next_slot();
             std::fill(acc, acc + width, T(-0.0));
-            add_rows(X, y, weights, d, rows, block * kBlockRows, std::min(m, (block + 1) * kBlockRows), w, b, clip,
-                     acc, q_out);
+            add_rows<Loss>(X, y, weights, d, rows, block * kBlockRows, std::min(m, (block + 1) * kBlockRows), w, b,
+                           loss, acc, q_out);
             into.push();
         }
     };
@@ -267,20 +271,6 @@ void batch_sums(const T* X, const T* y, const T* weights, std::size_t d, Rows ro
         tree.push_subtree(tasks[task].second);
     }
     tree.finish(sums);
-}
-
-// loss = S_rr / count (+ l2 * w.w); grad (d + 1 values: w then b) = 2 * (S / count) (+ 2 l2 w).
-template <class T>
-T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, T l2, T* grad) {
-    const T two = T(2);
-    T loss = sums[d + 1] / count;
-    for (std::size_t j = 0; j <= d; ++j) grad[j] = two * (sums[j] / count);
-    if (l2 != T(0)) {
-        loss = loss + l2 * lane_dot(w, w, d);
-        const T two_l2 = two * l2;
-        for (std::size_t j = 0; j < d; ++j) grad[j] = grad[j] + two_l2 * w[j];
-    }
-    return loss;
 }
 
 }  // namespace FASTDESCENT_ARCH

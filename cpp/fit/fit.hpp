@@ -1,0 +1,206 @@
+// Epochs of a fused fit: the order of section 3 of docs/reduction-order.md, step for step as
+// python/fastdescent/_reference/fit.py, for one loss, penalty and update rule.
+#pragma once
+
+#include "arch.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "canonical_sum.hpp"
+#include "fit/averaging.hpp"
+#include "fit/objective.hpp"
+#include "fit/sag.hpp"
+#include "fit/stopping.hpp"
+#include "records.hpp"
+#include "row_sums.hpp"
+#include "status.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+
+// Between batches, a long fit asks whether to stop (Ctrl-C) after about this many multiply-adds:
+// a fraction of a millisecond, so the caller hears a signal quickly and the check costs nothing.
+constexpr std::size_t kWorkBetweenPolls = std::size_t(1) << 20;
+
+inline namespace FASTDESCENT_ARCH {
+
+template <class T, class Loss, class Penalty, class Rule>
+class Fit {
+public:
+    using Plan = FitPlan<T, Loss, Penalty, Rule>;
+    using State = FitState<T, Rule>;
+    using Steps = Schedule<T, Rule>;
+
+    // Up to n_epochs whole epochs; (epochs run, status).  `interrupted` is polled every
+    // kWorkBetweenPolls units of work; when it answers true the fit stops where it is.
+    static std::pair<std::size_t, Status> run_epochs(const FitData<T>& data, const State& state, const Plan& plan,
+                                                     const Steps& schedule, const History& history,
+                                                     std::size_t n_epochs, const std::function<bool()>& interrupted) {
+        Fit fit(data.rows, state, plan, schedule, &interrupted);
+        const std::size_t d = data.rows.d;
+        const T rows_per_epoch = static_cast<T>(data.epoch_rows);
+        for (std::size_t epoch = 0; epoch < n_epochs; ++epoch) {
+            const std::int64_t* order = data.n_orders ? data.orders + (epoch % data.n_orders) * data.epoch_rows : nullptr;
+            std::fill(state.epoch_sums, state.epoch_sums + d + 2, T(-0.0));
+            const Status status = fit.run_batches(order, data.epoch_rows, rows_per_epoch);
+            if (status == kInterrupted) return {epoch, status};
+            if (status != kRanAll) {
+                history.losses[epoch] = static_cast<double>(state.epoch_sums[0]);
+                return {epoch + 1, status};
+            }
+            T validation_loss = T(NAN);
+            if (data.n_validation && fit.theta_is_finite()) {
+                fit.sums_of(OrderedRows{data.validation_rows, data.n_validation}, data.n_validation, nullptr);
+                validation_loss = fit.sums_[d + 1] / static_cast<T>(data.n_validation);
+            }
+            const Status ended = fit.finish(history, epoch, data.n_validation != 0, validation_loss,
+                                            data.validation_scale);
+            if (ended != kRanAll) return {epoch + 1, ended};
+        }
+        return {n_epochs, kRanAll};
+    }
+
+    // The batches of one part of an epoch of epoch_rows rows (its one order, or all rows), continuing
+    // state.epoch_sums; the caller ends the epoch.
+    static Status run_segment(const FitData<T>& data, const State& state, const Plan& plan, const Steps& schedule,
+                              std::size_t epoch_rows, const std::function<bool()>& interrupted) {
+        Fit fit(data.rows, state, plan, schedule, &interrupted);
+        return fit.run_batches(data.n_orders ? data.orders : nullptr, data.epoch_rows, static_cast<T>(epoch_rows));
+    }
+
+    // One step whose batch of `count` rows has these canonical sums (full-batch descent on chunks).
+    static Status step_from_sums(const T* sums, std::size_t count, const State& state, const Plan& plan,
+                                 const Steps& schedule, std::size_t epoch_rows, std::size_t d) {
+        Fit fit(Rows<T>{nullptr, nullptr, nullptr, 0, d}, state, plan, schedule, nullptr);
+        std::copy(sums, sums + fit.d_ + 2, fit.sums_.begin());
+        if (!fit.batch_loss(static_cast<T>(count), static_cast<T>(epoch_rows))) return kDiverged;
+        fit.step_along();
+        return kRanAll;
+    }
+
+    // The end of an epoch of `steps` steps run in segments or steps (no validation rows).
+    static Status end_epoch(const State& state, const Plan& plan, const History& history, std::size_t epoch,
+                            std::size_t steps, T last_rate, std::size_t d) {
+        const Steps no_steps{};
+        Fit fit(Rows<T>{nullptr, nullptr, nullptr, 0, d}, state, plan, no_steps, nullptr);
+        fit.steps_ = steps;
+        fit.rate_ = last_rate;
+        return fit.finish(history, epoch, false, T(0), 1.0);
+    }
+
+private:
+    Fit(const Rows<T>& rows, const State& state, const Plan& plan, const Steps& schedule,
+        const std::function<bool()>* interrupted)
+        : rows_(rows), state_(state), plan_(plan), schedule_(schedule), interrupted_(interrupted), d_(rows.d),
+          moving_(plan.fit_intercept ? rows.d + 1 : rows.d), tree_(rows.d + 2), sums_(rows.d + 2), grad_(rows.d + 1),
+          q_(plan.sag ? plan.batch_size : 0) {}
+
+    template <class Batch>
+    void sums_of(Batch rows, std::size_t m, T* q_out) {
+        batch_sums<Loss>(rows_, rows, m, state_.theta, state_.theta[d_], plan_.loss, tree_, sums_.data(), q_out,
+                         plan_.n_threads);
+    }
+
+    // The batches of `order` (null: rows in order), each a step; steps_ and rate_ follow them.
+    Status run_batches(const std::int64_t* order, std::size_t rows, T rows_per_epoch) {
+        for (std::size_t start = 0; start < rows; start += plan_.batch_size) {
+            const std::size_t m = std::min(plan_.batch_size, rows - start);
+            auto take = [&](auto batch) {
+                T* q_out = plan_.sag ? q_.data() : nullptr;
+                sums_of(batch, m, q_out);
+                if (!batch_loss(static_cast<T>(m), rows_per_epoch)) return false;
+                if (plan_.sag)
+                    sag_direction<Penalty>(rows_, batch, m, q_out, state_.sag, *state_.progress, state_.theta,
+                                           plan_.loss, plan_.penalty, grad_.data());
+                return true;
+            };
+            const bool finite = order ? take(OrderedRows{order + start, rows - start}) : take(ContiguousRows{start});
+            if (!finite) return kDiverged;
+            step_along();
+            work_since_poll_ += m * (d_ + 1);
+            if (work_since_poll_ >= kWorkBetweenPolls) {
+                work_since_poll_ = 0;
+                if (interrupted_ != nullptr && (*interrupted_)()) return kInterrupted;
+            }
+        }
+        return kRanAll;
+    }
+
+    // The batch's loss into the epoch's, its gradient into grad_; false when the loss is not finite
+    // and the derivative is not clipped (with scikit-learn's clip only non-finite weights stop a fit).
+    bool batch_loss(T count, T rows_per_epoch) {
+        const T loss = loss_and_gradient<Penalty>(sums_.data(), state_.theta, d_, count, plan_.loss, plan_.penalty,
+                                                  grad_.data());
+        state_.epoch_sums[0] = state_.epoch_sums[0] + loss * (count / rows_per_epoch);
+        return std::isfinite(loss) || plan_.loss.derivative_clip != T(0);
+    }
+
+    // Clip, the rule's update, averaging (section 3.3-3.5).
+    void step_along() {
+        T* const gradient_sum = state_.epoch_sums + 1;
+        for (std::size_t j = 0; j < moving_; ++j) gradient_sum[j] = gradient_sum[j] + grad_[j];  // before clipping
+        if (plan_.clip_norm > T(0)) {
+            const T size = std::sqrt(lane_dot(grad_.data(), grad_.data(), moving_));
+            if (size > plan_.clip_norm) {
+                const T scale = plan_.clip_norm / size;
+                for (std::size_t j = 0; j < moving_; ++j) grad_[j] = grad_[j] * scale;
+            }
+        }
+        Progress& progress = *state_.progress;
+        const std::int64_t t = progress.steps;
+        const std::size_t row = static_cast<std::size_t>(t - schedule_.first_step) * schedule_.stride;
+        rate_ = policy_rate(schedule_.lr[row], progress, plan_.rate_policy);
+        const auto step = RuleCode<Rule>::begin_step(plan_.rule, rate_, t, schedule_.table, row);
+        for (std::size_t j = 0; j < moving_; ++j)
+            RuleCode<Rule>::update(state_.theta, grad_.data(), state_.rule, j, plan_.rule, step);
+        progress.steps = t + 1;
+        ++steps_;
+        if (plan_.average_start >= 0 && t + 1 > plan_.average_start) {
+            const std::int64_t averaged = t + 1 - plan_.average_start;
+            const T count = static_cast<T>(averaged);
+            for (std::size_t j = 0; j < moving_; ++j) average_iterate(state_.theta, state_.average, j, averaged, count);
+        }
+    }
+
+    bool theta_is_finite() const {
+        for (std::size_t j = 0; j <= d_; ++j)
+            if (!std::isfinite(state_.theta[j])) return false;
+        return true;
+    }
+
+    Status finish(const History& history, std::size_t epoch, bool has_validation, T validation_loss,
+                  double validation_scale) {
+        history.losses[epoch] = static_cast<double>(state_.epoch_sums[0]);
+        if (!theta_is_finite()) {
+            history.grad_norms[epoch] = NAN;
+            return kDiverged;
+        }
+        double grad_norm, score;
+        const Status status = close_epoch(
+            state_.epoch_sums, steps_, moving_, rate_, has_validation, validation_loss, validation_scale,
+            *state_.progress, plan_.stopping, plan_.rate_policy, grad_norm, score);
+        history.grad_norms[epoch] = grad_norm;
+        history.scores[epoch] = score;
+        steps_ = 0;
+        return status;
+    }
+
+    const Rows<T> rows_;
+    const State& state_;
+    const Plan& plan_;
+    const Steps& schedule_;
+    const std::function<bool()>* interrupted_;  // null: not interruptible (an O(d) call)
+    const std::size_t d_, moving_;
+    PairTree<T> tree_;
+    std::vector<T> sums_, grad_, q_;
+    std::size_t steps_ = 0, work_since_poll_ = 0;
+    T rate_ = T(0);
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent

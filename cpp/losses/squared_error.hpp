@@ -1,0 +1,42 @@
+// The squared error r**2 in torch's MSELoss scaling: python/fastdescent/_units/losses/squared_error.py.
+#pragma once
+
+#include "fields.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+namespace losses {
+
+struct SquaredError {
+    static constexpr const char* kName = "squared_error";
+
+    template <class T>
+    struct Hyper {
+        T derivative_clip;  // 0: none; else the r in q is clipped to [-clip, clip] (scikit-learn's 1e12)
+        T scale;            // the gradient is scale * (sums / count): 2
+        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, scale); }
+    };
+};
+
+}  // namespace losses
+
+inline namespace FASTDESCENT_ARCH {
+
+template <>
+struct LossCode<losses::SquaredError> {
+    // q weighs the row's x in the gradient's sums; term = (s r) r is its share of the loss's.
+    template <class T>
+    static void row_terms(T r, T s, bool weighted, const losses::SquaredError::Hyper<T>& hyper, T& q, T& term) {
+        const T loss_q = weighted ? s * r : r;
+        q = loss_q;
+        const T clip = hyper.derivative_clip;
+        if (clip > T(0)) {
+            const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
+            q = weighted ? s * clipped : clipped;
+        }
+        term = loss_q * r;
+    }
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent

@@ -1,0 +1,42 @@
+// The L2 penalty strength * ||w||**2: python/fastdescent/_units/penalties/l2.py.
+#pragma once
+
+#include <cstddef>
+
+#include "canonical_sum.hpp"
+#include "fields.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+namespace penalties {
+
+struct L2 {
+    static constexpr const char* kName = "l2";
+
+    template <class T>
+    struct Hyper {
+        T strength;
+        T twice_strength;  // 2 * strength, rounded once in T
+        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, strength, twice_strength); }
+    };
+};
+
+}  // namespace penalties
+
+inline namespace FASTDESCENT_ARCH {
+
+template <>
+struct PenaltyCode<penalties::L2> {
+    template <class T>
+    static T add_to_loss(T loss, const T* w, std::size_t d, const penalties::L2::Hyper<T>& hyper) {
+        return hyper.strength != T(0) ? loss + hyper.strength * lane_dot(w, w, d) : loss;
+    }
+
+    template <class T>
+    static void add_to_gradient(T* grad, const T* w, std::size_t i, const penalties::L2::Hyper<T>& hyper) {
+        if (hyper.strength != T(0)) grad[i] = grad[i] + hyper.twice_strength * w[i];
+    }
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent

@@ -1,0 +1,241 @@
+"""The driver shared by every least-squares fit (``fit_linear``, ``SGDRegressor``).
+
+Everything random or transcendental (shuffles, validation splits, learning rates) is computed here,
+once, in numpy, and handed to the backend; the backend runs whole epochs natively and updates a
+state that lives here.  Keeping the state here lets one fit span several native calls — to bound
+the memory of the shuffles and rates, to call back every k epochs, to draw a progress bar — without
+changing a bit: the calls only decide when Python looks in.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _status
+from ._chunked import ChunkedData, ChunkedEpochs
+from ._errors import DivergenceError
+from ._plan import LOSS_GROWTH_LIMIT, Plan, Rates
+from ._records import FitData, FitState, History, Rows
+from ._shuffles import Shuffles, row_orders
+from ._state import steps_taken
+from ._units import rate_policy
+
+# One native call is handed at most this many row indices (shuffles) and per-step rates.
+ORDER_BUDGET = 1 << 22
+RATE_BUDGET = 1 << 22
+# From this many rows per epoch, a fit draws the next call's shuffles while the kernel runs.
+DRAW_AHEAD_ROWS = 1 << 14
+# A backend that sums rows on one thread (Numba: its parallel layer is not safe for fits running in
+# several Python threads) gets the cores through the chunked full-batch path, from this many values.
+THREADED_CHUNK_VALUES = 1 << 20
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """What a ``callback`` sees after an epoch (``epoch`` counts from 1)."""
+
+    epoch: int
+    loss: float
+    grad_norm: float
+    lr: float
+    coef: np.ndarray
+    intercept: float
+    validation_score: float | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    epochs: int
+    status: int
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    scores: np.ndarray | None
+    stopped_by_callback: bool
+
+    @property
+    def stop_reason(self) -> str:
+        if self.stopped_by_callback:
+            return "callback"
+        return {
+            _status.CONVERGED: "early_stopping" if self.scores is not None else "tol",
+            _status.GRADIENT_SMALL: "gtol",
+            _status.RAN_ALL: "max_iter",
+        }[self.status]
+
+
+def run(
+    backend,
+    X: np.ndarray | ChunkedData,
+    y: np.ndarray | None,
+    weights: np.ndarray,
+    state: FitState,
+    plan: Plan,
+    *,
+    max_iter: int,
+    rates: Rates,
+    rng: np.random.Generator,
+    train_rows: np.ndarray | None = None,
+    validation_rows: np.ndarray | None = None,
+    callback: Callable[[EpochInfo], object] | None = None,
+    callback_every: int = 1,
+    progress: bool = False,
+    verbose: int = 0,
+) -> Outcome:
+    """Run up to ``max_iter`` epochs of ``plan`` on ``backend``, in as few native calls as the
+    shuffles, the rates, the callback and the progress bar allow.
+
+    ``X`` is an array, or a ``ChunkedData`` (y and the weights are then inside it): its epochs run
+    chunk by chunk, one epoch per call.
+    """
+    chunked = isinstance(X, ChunkedData)
+    if not chunked and _threads_through_chunks(backend, X, plan, train_rows):
+        X, chunked = ChunkedData.threaded(X, y, weights, plan.kernel.n_threads), True
+    n = X.n if chunked else X.shape[0]
+    epoch_rows = n if train_rows is None else train_rows.shape[0]
+    batch = plan.batch_size
+    steps_per_epoch = -(-epoch_rows // batch)
+    shuffled = plan.shuffle and epoch_rows > 1
+    validation = np.empty(0, np.int64) if validation_rows is None else validation_rows
+    rows = None if chunked else Rows(X, y, weights)
+
+    history = History(np.empty(max_iter), np.empty(max_iter), np.full(max_iter, np.nan))
+    per_call = max_iter
+    if shuffled:
+        per_call = min(per_call, max(1, ORDER_BUDGET // epoch_rows))
+    if callback is not None:
+        per_call = min(per_call, callback_every)
+    if verbose or chunked:
+        per_call = 1
+    # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
+    # are not drawn for epochs that never run; one that cannot, takes the longest calls at once,
+    # unless its shuffles are long enough to be worth drawing while the kernel runs (below).
+    may_stop_early = plan.may_stop_early
+    ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
+    sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
+                        max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
+    shuffles = Shuffles(rng, lambda k, marks: row_orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks, marks),
+                        ahead)  # fmt: skip
+    if chunked:
+        advance = ChunkedEpochs(backend, X, state, plan, rates, rng)
+    else:
+        validation_scale = _validation_scale(y, weights, validation)
+
+        def advance(n_epochs, history, following=0):
+            schedule = plan.schedule(rates, steps_taken(state), n_epochs * steps_per_epoch)
+            data = FitData(rows, shuffles.take(n_epochs, following), validation, validation_scale)
+            return backend.run_epochs(data, state, plan.kernel, schedule, history, n_epochs)
+
+    bar = _progress_bar(max_iter) if progress else None
+    started = time.perf_counter()
+
+    done, status, stopped_by_callback = 0, _status.RAN_ALL, False
+    try:
+        for call, n_epochs in enumerate(sizes):
+            if status != _status.RAN_ALL or stopped_by_callback:
+                break
+            following = sizes[call + 1] if call + 1 < len(sizes) else 0
+            ran, status = advance(n_epochs, History(*(part[done:] for part in history)), following)
+            done += int(ran)
+            shuffles.used(int(ran))
+            if bar is not None:
+                bar.update(int(ran))
+            if verbose:
+                _report(state, done, history.losses[done - 1], history.scores[done - 1], started)
+            if callback is not None and status != _status.DIVERGED and done % callback_every == 0:
+                stopped_by_callback = bool(callback(_epoch_info(state, plan, done, history, validation, rates)))
+        shuffles.settle()
+    finally:
+        shuffles.close()
+        if bar is not None:
+            bar.close()
+    return Outcome(
+        epochs=done,
+        status=status,
+        losses=history.losses[:done].copy(),
+        grad_norms=history.grad_norms[:done].copy(),
+        scores=history.scores[:done].copy() if validation.shape[0] else None,
+        stopped_by_callback=stopped_by_callback,
+    )
+
+
+def raise_if_diverged(outcome: Outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:
+    if outcome.status != _status.DIVERGED:
+        return
+    history = outcome.losses
+    growth = "" if not np.isfinite(history[-1]) else f", over {LOSS_GROWTH_LIMIT:g} times the first epoch's {history[0]}"
+    raise DivergenceError(
+        f"the fit diverged: the loss became {history[-1]} in epoch {outcome.epochs}{growth} "
+        f"(method={method!r}); {hint}"
+    )
+
+
+def _threads_through_chunks(backend, X, plan: Plan, train_rows) -> bool:
+    full_batch = plan.batch_size >= X.shape[0] and not plan.shuffle
+    return (
+        backend.SUMS_ON_ONE_THREAD and plan.kernel.n_threads > 1 and full_batch and train_rows is None
+        and not plan.sag and X.size >= THREADED_CHUNK_VALUES
+    )  # fmt: skip
+
+
+def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> list[int]:
+    """Epochs per native call: from ``first``, doubling up to ``per_call`` (and the rate budget)."""
+    sizes, done, next_call = [], 0, first
+    while done < max_iter:
+        sizes.append(min(next_call, per_call, max_iter - done, rate_limit))
+        done += sizes[-1]
+        next_call *= 2
+    return sizes
+
+
+def _validation_scale(y, weights, validation) -> float:
+    """R^2 = 1 - validation_loss * scale: scale = rows / (weighted sum of squares about the mean)."""
+    if not validation.shape[0]:
+        return 1.0
+    values = y[validation].astype(np.float64)
+    w = np.ones_like(values) if not weights.shape[0] else weights[validation].astype(np.float64)
+    spread = float(np.sum(w * (values - np.average(values, weights=w)) ** 2))
+    return validation.shape[0] / spread if spread > 0 else 1.0
+
+
+def _epoch_info(state: FitState, plan: Plan, done: int, history: History, validation, rates: Rates) -> EpochInfo:
+    d = state.theta.shape[0] - 1
+    last_rate = rate_policy.rate(rates.at(steps_taken(state) - 1), state.progress, plan.kernel.rate_policy)
+    return EpochInfo(
+        epoch=done,
+        loss=float(history.losses[done - 1]),
+        grad_norm=float(history.grad_norms[done - 1]),
+        lr=float(last_rate),
+        coef=state.theta[:d].copy(),
+        intercept=float(state.theta[d]),
+        validation_score=float(history.scores[done - 1]) if validation.shape[0] else None,
+    )
+
+
+def _report(state: FitState, epoch: int, loss: float, score: float, started: float) -> None:
+    """scikit-learn's verbose lines, one epoch at a time."""
+    d = state.theta.shape[0] - 1
+    w = state.theta[:d].astype(np.float64)
+    line = (
+        f"Norm: {math.sqrt(float(np.dot(w, w))):.2f}, NNZs: {int(np.count_nonzero(w))}, "
+        f"Bias: {float(state.theta[d]):.6f}, T: {steps_taken(state)}, Avg. loss: {loss:.6f}"
+    )
+    if not np.isnan(score):
+        line += f", Validation score: {score:.6f}"
+    print(f"-- Epoch {epoch}\n{line}\nTotal training time: {time.perf_counter() - started:.2f} seconds.")
+    sys.stdout.flush()
+
+
+def _progress_bar(total: int):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as error:
+        raise ImportError(
+            "progress=True needs tqdm: pip install 'fastdescent[progress]' (or pip install tqdm)"
+        ) from error
+    return tqdm(total=total, unit="epoch", desc="fastdescent")

@@ -1,0 +1,66 @@
+"""The Numba backend: the canonical order of ``docs/reduction-order.md`` as compiled loops.
+
+It mirrors the C++ kernels (``cpp/``) loop for loop and returns the reference's bits: no
+``fastmath``, no ``np.sum``/``np.dot`` inside kernels, no float64 literal in float32 arithmetic
+(constants come from ``array.dtype.type(...)``; scalars arrive in the working dtype).  The units of
+a fit are the reference's own (``fastdescent._units``), compiled (``units.py``).  Kernels release
+the GIL, so fits in several Python threads run in parallel.  It implements
+``fastdescent._backends.Backend``.
+
+- ``intrinsics``: LLVM code (a prefetch, a row's lanes as one vector);
+- ``sums``: a batch's canonical sums; ``fit``: the epochs; ``steps``: a rule on a user's parameter;
+- ``units``: the units made callable from compiled code; ``interrupt``: Ctrl-C; ``jit``: options, cache.
+"""
+
+from __future__ import annotations
+
+from .fit import (
+    end_epoch_kernel,
+    objective_from_sums_kernel,
+    objective_kernel,
+    row_sums_kernel,
+    run_epochs_kernel,
+    run_segment_kernel,
+    step_from_sums_kernel,
+)
+from .interrupt import run_interruptibly
+from .steps import rule_step_kernel
+
+NAME = "numba"
+# The kernels run on one thread (Numba's parallel layer is not safe for fits running in several
+# Python threads); the driver gives large full-batch fits the cores through aligned chunks.
+SUMS_ON_ONE_THREAD = True
+
+
+def row_sums(rows, theta, loss, n_threads=1):
+    return row_sums_kernel(rows, theta, loss)
+
+
+def objective(rows, theta, loss, penalty, n_threads=1):
+    value, grad = objective_kernel(rows, theta, loss, penalty)
+    return rows.X.dtype.type(value), grad
+
+
+def objective_from_sums(sums, theta, count, loss, penalty):
+    value, grad = objective_from_sums_kernel(sums, theta, count, loss, penalty)
+    return theta.dtype.type(value), grad
+
+
+def run_epochs(data, state, plan, schedule, history, n_epochs):
+    return run_interruptibly(run_epochs_kernel, data, state, plan, schedule, history, n_epochs)
+
+
+def run_segment(data, state, plan, schedule, epoch_rows):
+    return run_interruptibly(run_segment_kernel, data, state, plan, schedule, epoch_rows)
+
+
+def step_from_sums(sums, count, state, plan, schedule, epoch_rows):
+    return step_from_sums_kernel(sums, count, state, plan, schedule, epoch_rows)
+
+
+def end_epoch(state, plan, history, epoch, steps, last_rate):
+    return end_epoch_kernel(state, plan, history, epoch, steps, last_rate)
+
+
+def rule_step(param, grad, state, hyper, step):
+    rule_step_kernel(param.reshape(-1), grad.reshape(-1), type(state)(*(a.reshape(-1) for a in state)), hyper, step)

@@ -1,0 +1,147 @@
+"""LLVM code that Numba cannot write by itself: a prefetch, and a row's 64-byte lanes as one vector.
+
+Each is an ``@intrinsic``: a hint that changes no value (the prefetch), or the canonical order of
+section 1 of reduction-order.md written with LLVM vectors (the lanes), which Numba's own loops keep
+as scalars.  No fast-math flag is set on any operation.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .._order import LANE_BYTES
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask for the cache line of ``array.flat[index]`` (C-contiguous): a hint, it changes no value.
+
+    A shuffled row is a cache miss; Numba has no prefetch of its own, so this emits LLVM's.
+    """
+    if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        itemsize = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        offset = builder.mul(context.cast(builder, args[1], signature.args[1], types.intp),
+                             context.get_constant(types.intp, itemsize))  # fmt: skip
+        address = builder.gep(builder.bitcast(data, ir.IntType(8).as_pointer()), [offset])
+        i32 = ir.IntType(32)
+        pointer = ir.IntType(8).as_pointer()
+        # declare_intrinsic mangles the name for the llvmlite at hand (typed or opaque pointers)
+        prefetch = builder.module.declare_intrinsic(
+            "llvm.prefetch", [pointer], ir.FunctionType(ir.VoidType(), [pointer, i32, i32, i32])
+        )
+        builder.call(prefetch, [address, i32(0), i32(2), i32(1)])  # read, into L2 (prefetcht1), data
+        return context.get_dummy_value()
+
+    return types.none(array, index), codegen
+
+
+@intrinsic
+def lane_dot_at(typingctx, data, offset, w):
+    """dot(data.flat[offset : offset + d], w) for d = len(w), in the canonical lane order.
+
+    The lanes are one LLVM vector of 64 bytes (a register or two on the CPU at hand) rather than
+    scalars, which Numba's LLVM keeps apart: a vector add per 64 bytes, and the halving as vector
+    shuffles.  The tail (d % L values) is copied into a vector padded with -0.0, times a vector of w
+    padded with +0.0: the padded lanes add (-0.0) * (+0.0) = -0.0, which leaves every lane's bits
+    as they were, exactly the masked add of the canonical order.  Only C-contiguous arrays.
+    """
+    if not (
+        isinstance(data, types.Array) and isinstance(w, types.Array) and data.layout == "C" and w.layout == "C"
+        and w.ndim == 1 and isinstance(data.dtype, types.Float) and data.dtype == w.dtype
+        and isinstance(offset, types.Integer)
+    ):  # fmt: skip
+        return None
+    lanes = LANE_BYTES // (data.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        element = context.get_value_type(data.dtype)
+        vector = ir.VectorType(element, lanes)
+        itemsize = data.dtype.bitwidth // 8
+        intp = context.get_value_type(types.intp)
+        w_array = context.make_array(signature.args[2])(context, builder, args[2])
+        d = cgutils.unpack_tuple(builder, w_array.shape, 1)[0]
+        row = builder.gep(context.make_array(signature.args[0])(context, builder, args[0]).data,
+                          [context.cast(builder, args[1], signature.args[1], types.intp)])  # fmt: skip
+        w_data = w_array.data
+
+        def load(pointer, index):
+            return builder.load(builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer()), align=itemsize)
+
+        def splat(value):
+            return ir.Constant(vector, [ir.Constant(element, value)] * lanes)
+
+        lane = cgutils.alloca_once_value(builder, splat(-0.0))
+        full = builder.mul(builder.udiv(d, intp(lanes)), intp(lanes))
+        with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
+            builder.store(builder.fadd(builder.load(lane), builder.fmul(load(row, j), load(w_data, j))), lane)
+        tail = builder.sub(d, full)
+        with builder.if_then(builder.icmp_signed(">", tail, intp(0)), likely=False):
+            x_tail = cgutils.alloca_once_value(builder, splat(-0.0))
+            w_tail = cgutils.alloca_once_value(builder, splat(0.0))
+            with cgutils.for_range(builder, tail, intp=intp) as loop:
+                source = builder.add(full, loop.index)
+                for padded, pointer in ((x_tail, row), (w_tail, w_data)):
+                    slot = builder.gep(builder.bitcast(padded, element.as_pointer()), [loop.index])
+                    builder.store(builder.load(builder.gep(pointer, [source])), slot)
+            product = builder.fmul(builder.load(x_tail), builder.load(w_tail))
+            builder.store(builder.fadd(builder.load(lane), product), lane)
+        value = builder.load(lane)
+        half = lanes // 2
+        while half >= 1:
+            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
+            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, 2 * half)))
+            value = builder.fadd(builder.shuffle_vector(value, value, low), builder.shuffle_vector(value, value, high))
+            half //= 2
+        return builder.extract_element(value, ir.IntType(32)(0))
+
+    return data.dtype(data, offset, w), codegen
+
+
+@intrinsic
+def add_scaled_at(typingctx, acc, data, offset, q):
+    """acc[j] += q * data.flat[offset + j] for j < len(acc) - 2 (each element on its own: no order
+    to keep across j), a 64-byte vector at a time; C-contiguous arrays only."""
+    if not (
+        isinstance(acc, types.Array) and isinstance(data, types.Array) and acc.layout == "C" and data.layout == "C"
+        and acc.ndim == 1 and isinstance(data.dtype, types.Float) and data.dtype == acc.dtype
+        and isinstance(offset, types.Integer) and q == data.dtype
+    ):  # fmt: skip
+        return None
+    lanes = LANE_BYTES // (data.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        element = context.get_value_type(data.dtype)
+        vector = ir.VectorType(element, lanes)
+        itemsize = data.dtype.bitwidth // 8
+        intp = context.get_value_type(types.intp)
+        acc_array = context.make_array(signature.args[0])(context, builder, args[0])
+        d = builder.sub(cgutils.unpack_tuple(builder, acc_array.shape, 1)[0], intp(2))
+        row = builder.gep(context.make_array(signature.args[1])(context, builder, args[1]).data,
+                          [context.cast(builder, args[2], signature.args[2], types.intp)])  # fmt: skip
+        sums = acc_array.data
+        q_value = args[3]
+        scale = cgutils.alloca_once_value(builder, ir.Constant(vector, ir.Undefined))
+        q_vector = builder.load(scale)
+        for k in range(lanes):
+            q_vector = builder.insert_element(q_vector, q_value, ir.IntType(32)(k))
+
+        def address(pointer, index):
+            return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
+
+        full = builder.mul(builder.udiv(d, intp(lanes)), intp(lanes))
+        with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
+            x = builder.load(address(row, j), align=itemsize)
+            total = builder.load(address(sums, j), align=itemsize)
+            builder.store(builder.fadd(total, builder.fmul(q_vector, x)), address(sums, j), align=itemsize)
+        with cgutils.for_range_slice(builder, full, d, intp(1), intp=intp) as (j, _):
+            slot = builder.gep(sums, [j])
+            builder.store(builder.fadd(builder.load(slot), builder.fmul(q_value, builder.load(builder.gep(row, [j])))), slot)
+        return context.get_dummy_value()
+
+    return types.none(acc, data, offset, q), codegen

@@ -1,0 +1,68 @@
+"""How the Numba backend compiles: one set of options for every kernel, and a cache that knows
+what its kernels are made of.
+
+No ``fastmath`` (no reassociation, no FMA contraction): the kernels must return the reference's
+bits.  ``error_model="numpy"``: a float division by zero gives inf or nan as in the reference,
+never a ZeroDivisionError.  ``nogil``: fits in several Python threads run in parallel.
+
+Numba's cache checks only the source file of the function it cached, but a kernel here inlines
+units from ``fastdescent._units`` and helpers from other files: after an edit to one of those, a
+cached kernel would run the old code.  The cache stamp of this package's kernels therefore
+includes a digest of every source file they can reach.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import pathlib
+
+import numba
+from numba.core import caching
+
+_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+_KERNEL_SOURCES = ("_numba", "_units", "_order.py", "_status.py", "_records.py")
+
+OPTIONS = {"fastmath": False, "error_model": "numpy", "nogil": True}
+
+kernel = functools.partial(numba.njit, cache=True, **OPTIONS)  # an entry point, compiled once and cached
+inlined = functools.partial(numba.njit, **OPTIONS)  # compiled into the kernels that call it
+
+
+@functools.cache
+def sources_digest() -> str:
+    digest = hashlib.sha256()
+    for name in _KERNEL_SOURCES:
+        root = _PACKAGE / name
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _aware_of_dependencies(locator: type) -> type:
+    class Locator(locator):
+        def get_source_stamp(self):
+            return super().get_source_stamp(), sources_digest()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not pathlib.Path(py_file).resolve().is_relative_to(_PACKAGE / "_numba"):
+                return None
+            return super().from_function(py_func, py_file)
+
+    Locator.__name__ = Locator.__qualname__ = f"Fastdescent{locator.__name__}"
+    return Locator
+
+
+def _install_locators() -> None:
+    implementation = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
+    if implementation is None:  # another Numba: its default locators (a stale cache needs clearing by hand)
+        return
+    ours = [_aware_of_dependencies(locator) for locator in implementation._locator_classes
+            if not locator.__name__.startswith("Fastdescent") and "IPython" not in locator.__name__
+            and "Zip" not in locator.__name__]  # fmt: skip
+    implementation._locator_classes = ours + list(implementation._locator_classes)
+
+
+_install_locators()

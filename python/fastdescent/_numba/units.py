@@ -1,0 +1,110 @@
+"""The units of ``fastdescent._units`` made callable from compiled code.
+
+Every unit function is registered with Numba as it is (``register_jitable``: the same Python
+function, compiled where a kernel calls it); the two primitives get compiled definitions of their
+own (the lanes as an LLVM vector; a scalar clip); and the family functions that find the unit of a
+record (``rules.update``, ``losses.row_terms``, ...) look it up by the record's class when the
+kernel is compiled, so a kernel is specialised for its rule, loss and penalty at no run-time cost.
+Import this module before compiling anything that calls a unit.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from numba import types
+from numba.core.errors import TypingError
+from numba.extending import overload, register_jitable
+
+from .._units import averaging, epoch_end, losses, objective, penalties, primitives, rate_policy, rules, stopping
+from .intrinsics import lane_dot_at
+from .jit import OPTIONS
+
+
+@overload(primitives.lane_dot, jit_options=OPTIONS)
+def _lane_dot(a, b):
+    if not (isinstance(a, types.Array) and isinstance(b, types.Array) and a.layout == "C" and b.layout == "C"):
+        raise TypingError("lane_dot takes C-contiguous arrays")
+
+    def lane_dot(a, b):
+        return lane_dot_at(a, 0, b)
+
+    return lane_dot
+
+
+@overload(primitives.clip, jit_options=OPTIONS)
+def _clip(value, bound):
+    def clip(value, bound):
+        return -bound if value < -bound else (bound if value > bound else value)
+
+    return clip
+
+
+def _register(module) -> None:
+    for name, function in vars(module).items():
+        if inspect.isfunction(function) and function.__module__ == module.__name__ and not name.startswith("_"):
+            register_jitable(**OPTIONS)(function)
+
+
+for _family in (rules, losses, penalties):
+    for _unit in _family.BY_HYPER.values():
+        _register(_unit)
+for _module in (objective, averaging, stopping, rate_policy, epoch_end):
+    _register(_module)
+
+
+def _unit_of(family, hyper):
+    unit = family.BY_HYPER.get(getattr(hyper, "instance_class", None))
+    if unit is None:
+        raise TypingError(f"no unit of {family.__name__} has the record {hyper}")
+    return unit
+
+
+@overload(rules.update, jit_options=OPTIONS)
+def _rule_update(param, grad, state, i, hyper, step):
+    update = _unit_of(rules, hyper).update
+
+    def rule_update(param, grad, state, i, hyper, step):
+        update(param, grad, state, i, hyper, step)
+
+    return rule_update
+
+
+@overload(rules.begin_step, jit_options=OPTIONS)
+def _rule_begin_step(hyper, lr, t, table, row):
+    begin_step = _unit_of(rules, hyper).begin_step
+
+    def rule_begin_step(hyper, lr, t, table, row):
+        return begin_step(hyper, lr, t, table, row)
+
+    return rule_begin_step
+
+
+@overload(losses.row_terms, jit_options=OPTIONS)
+def _loss_row_terms(r, s, weighted, hyper):
+    row_terms = _unit_of(losses, hyper).row_terms
+
+    def loss_row_terms(r, s, weighted, hyper):
+        return row_terms(r, s, weighted, hyper)
+
+    return loss_row_terms
+
+
+@overload(penalties.add_to_loss, jit_options=OPTIONS)
+def _penalty_add_to_loss(loss, w, hyper):
+    add_to_loss = _unit_of(penalties, hyper).add_to_loss
+
+    def penalty_add_to_loss(loss, w, hyper):
+        return add_to_loss(loss, w, hyper)
+
+    return penalty_add_to_loss
+
+
+@overload(penalties.add_to_gradient, jit_options=OPTIONS)
+def _penalty_add_to_gradient(grad, w, i, hyper):
+    add_to_gradient = _unit_of(penalties, hyper).add_to_gradient
+
+    def penalty_add_to_gradient(grad, w, i, hyper):
+        add_to_gradient(grad, w, i, hyper)
+
+    return penalty_add_to_gradient

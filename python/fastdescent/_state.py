@@ -1,0 +1,47 @@
+"""A fit's state (``_records.FitState``) from its start to its answer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._records import FitState, SagMemory, new_progress
+
+
+def new_state(theta: np.ndarray, n_samples: int, plan) -> FitState:
+    """The state of a fit starting at ``theta`` on ``n_samples`` rows (``plan``: a ``_plan.Plan``)."""
+    d = theta.shape[0] - 1
+    return FitState(
+        theta=theta,
+        rule=plan.rule.state_like(theta),
+        average=np.zeros_like(theta),
+        sag=new_sag_memory(n_samples if plan.sag else 0, d if plan.sag else -1, theta.dtype),
+        progress=new_progress(),
+        epoch_sums=np.full(d + 2, -0.0, dtype=theta.dtype),
+    )
+
+
+def new_sag_memory(n_samples: int, d: int, dtype) -> SagMemory:
+    """SAG's memory of n samples (none: n = 0, d = -1), started afresh: nothing seen."""
+    return SagMemory(np.zeros(n_samples, dtype=dtype), np.zeros(n_samples, dtype=np.bool_),
+                     np.full(d + 1, -0.0, dtype=dtype))  # fmt: skip
+
+
+def restart_tol(state: FitState) -> None:
+    """A new call to fit (partial_fit) starts the tol rule afresh, as scikit-learn does."""
+    progress = state.progress[0]
+    progress["stale_epochs"] = 0
+    progress["best_criterion"] = np.inf
+    progress["first_loss"] = np.nan
+
+
+def steps_taken(state: FitState) -> int:
+    return int(state.progress[0]["steps"])
+
+
+def solution(state: FitState, average_start: int, fit_intercept: bool) -> tuple[np.ndarray, np.generic]:
+    """Coefficients and intercept: the average once averaging has begun, else the iterate."""
+    d = state.theta.shape[0] - 1
+    averaged = average_start >= 0 and steps_taken(state) > average_start
+    source = state.average if averaged else state.theta
+    intercept = source[d] if fit_intercept else state.theta[d]
+    return source[:d].copy(), state.theta.dtype.type(intercept)

@@ -1,0 +1,26 @@
+"""Losses of a linear model's residual, one module per loss, registered here once.
+
+A loss module defines ``NAME``, ``Hyper`` (its parameters in the working dtype, with ``scale``: the
+gradient of a batch is ``scale * (sums / count)``), ``hyper(dtype, ...)`` and
+``row_terms(r, s, weighted, hyper) -> (q, loss term)``: a row adds ``q * x`` to the gradient's sums
+and its loss term to the loss's.  ``cpp/losses/<name>.hpp`` is the same loss in C++.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import squared_error
+
+LOSSES: dict[str, ModuleType] = {loss.NAME: loss for loss in (squared_error,)}
+
+BY_HYPER: dict[type, ModuleType] = {loss.Hyper: loss for loss in LOSSES.values()}
+
+
+def of(hyper) -> ModuleType:
+    return BY_HYPER[type(hyper)]
+
+
+def row_terms(r, s, weighted, hyper):
+    """The loss of ``hyper``'s row terms (looked up once per kernel under Numba: ``_numba/units.py``)."""
+    return of(hyper).row_terms(r, s, weighted, hyper)

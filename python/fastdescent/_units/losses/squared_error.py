@@ -1,0 +1,39 @@
+"""The squared error r**2 of a residual r = x.w + b - y, in torch's ``MSELoss`` scaling.
+
+A row with weight s adds ``q * x`` to the gradient's sums and ``(s * r) * r`` to the loss's; the
+gradient is ``scale * (sums / count)`` with ``scale = 2`` (the derivative of r**2 is 2 r, and
+multiplying by 2 is exact).  ``derivative_clip > 0`` clips the r in q to [-clip, clip]: scikit-learn's
+bound on the loss derivative (1e12), under which a fit's steps stay finite, so that only weights
+that stop being finite end such a fit.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..primitives import clip
+
+NAME = "squared_error"
+
+
+class Hyper(NamedTuple):
+    NAME = NAME
+    derivative_clip: np.floating  # 0: none
+    scale: np.floating  # the gradient is scale * (sums / count)
+
+
+def hyper(dtype: np.dtype, derivative_clip: float = 0.0) -> Hyper:
+    T = np.dtype(dtype).type
+    return Hyper(T(derivative_clip), T(2))
+
+
+def row_terms(r, s, weighted: bool, hyper: Hyper):
+    """(q, loss term) of a row of residual r and weight s (ignored unless ``weighted``)."""
+    loss_q = s * r if weighted else r
+    q = loss_q
+    if hyper.derivative_clip > 0:
+        clipped = clip(r, hyper.derivative_clip)
+        q = s * clipped if weighted else clipped
+    return q, loss_q * r
