@@ -22,21 +22,28 @@ namespace bindings {
 
 namespace py = pybind11;
 
+// A field's name, for messages only: a passing check builds no string (these run on every call).
+struct Name {
+    Name(const char* record, const char* field = nullptr) : record(record), field(field) {}
+    const char* record;
+    const char* field;
+    std::string text() const { return field == nullptr ? record : std::string(record) + "." + field; }
+};
+
+[[noreturn]] inline void fail(const std::string& what) { throw std::invalid_argument("fastdescent._core: " + what); }
+
 inline void require(bool ok, const char* what) {
-    if (!ok) throw std::invalid_argument(std::string("fastdescent._core: ") + what);
-}
-inline void require(bool ok, const std::string& what) {
-    if (!ok) throw std::invalid_argument("fastdescent._core: " + what);
+    if (!ok) fail(what);
 }
 
 // The dtype a call computes in: X's (or theta's).
 enum class Precision { f32, f64 };
 
 inline Precision precision_of(py::handle array, const char* name) {
-    require(py::isinstance<py::array>(array), std::string(name) + " must be a numpy array");
+    if (!py::isinstance<py::array>(array)) fail(std::string(name) + " must be a numpy array");
     const py::dtype dtype = py::reinterpret_borrow<py::array>(array).dtype();
-    if (dtype.is(py::dtype::of<float>()) || dtype.equal(py::dtype::of<float>())) return Precision::f32;
-    require(dtype.equal(py::dtype::of<double>()), std::string(name) + " must be float32 or float64");
+    if (dtype.equal(py::dtype::of<float>())) return Precision::f32;
+    if (!dtype.equal(py::dtype::of<double>())) fail(std::string(name) + " must be float32 or float64");
     return Precision::f64;
 }
 
@@ -47,47 +54,48 @@ auto with_precision(Precision precision, F&& f) {
 
 // A C-contiguous, aligned numpy array of Element, 1-D unless `ndim` says otherwise (-1: any).
 template <class Element>
-py::array_t<Element, py::array::c_style> array_of(py::handle object, const std::string& name, int ndim = 1) {
+py::array_t<Element, py::array::c_style> array_of(py::handle object, const Name& name, int ndim = 1) {
     using Array = py::array_t<Element, py::array::c_style>;
-    require(Array::check_(object), name + " must be a C-contiguous numpy array of " +
-                                       std::string(py::str(py::dtype::of<Element>())));
+    if (!Array::check_(object))
+        fail(name.text() + " must be a C-contiguous numpy array of " + std::string(py::str(py::dtype::of<Element>())));
     Array array = py::reinterpret_borrow<Array>(object);
-    require(ndim < 0 || array.ndim() == ndim, name + " must have " + std::to_string(ndim) + " dimension(s)");
-    require((array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) != 0, name + " must be aligned");
+    if (ndim >= 0 && array.ndim() != ndim) fail(name.text() + " must have " + std::to_string(ndim) + " dimension(s)");
+    if ((array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) == 0) fail(name.text() + " must be aligned");
     return array;
 }
 
 // An array of `size` values (of any shape: a state shaped like its parameter).
 template <class Element>
-Element* writable(py::handle object, const std::string& name, std::size_t size) {
+Element* writable(py::handle object, const Name& name, std::size_t size) {
     auto array = array_of<Element>(object, name, -1);
-    require(array.writeable(), name + " must be writeable");
-    require(static_cast<std::size_t>(array.size()) == size, name + " must hold " + std::to_string(size) + " values");
+    if (!array.writeable()) fail(name.text() + " must be writeable");
+    if (static_cast<std::size_t>(array.size()) != size)
+        fail(name.text() + " must hold " + std::to_string(size) + " values");
     return array.mutable_data();
 }
 
-inline double* writable_at_least(py::handle object, const std::string& name, std::size_t size) {
+inline double* writable_at_least(py::handle object, const Name& name, std::size_t size) {
     auto array = array_of<double>(object, name);
-    require(array.writeable() && static_cast<std::size_t>(array.size()) >= size,
-            name + " must be writeable and hold at least " + std::to_string(size) + " values");
+    if (!array.writeable() || static_cast<std::size_t>(array.size()) < size)
+        fail(name.text() + " must be writeable and hold at least " + std::to_string(size) + " values");
     return array.mutable_data();
 }
 
 template <class Element>
-const Element* readable(py::handle object, const std::string& name, std::size_t at_least) {
+const Element* readable(py::handle object, const Name& name, std::size_t at_least) {
     auto array = array_of<Element>(object, name);
-    require(static_cast<std::size_t>(array.size()) >= at_least,
-            name + " must hold at least " + std::to_string(at_least) + " values");
+    if (static_cast<std::size_t>(array.size()) < at_least)
+        fail(name.text() + " must hold at least " + std::to_string(at_least) + " values");
     return array.data();
 }
 
 // A scalar already rounded to T by the caller (a numpy scalar of T): the conversion must be exact.
 template <class T>
-T scalar(py::handle value, const std::string& name) {
+T scalar(py::handle value, const Name& name) {
     const double number = PyFloat_AsDouble(value.ptr());
     if (number == -1.0 && PyErr_Occurred()) throw py::error_already_set();
     const T rounded = static_cast<T>(number);
-    require(!(static_cast<double>(rounded) != number && number == number), name + " is not a value of the dtype");
+    if (static_cast<double>(rounded) != number && number == number) fail(name.text() + " is not a value of the dtype");
     return rounded;
 }
 
@@ -99,7 +107,7 @@ struct ArraySizes {
 };
 
 template <class T, class Member>
-void read_member(py::handle value, const std::string& name, const ArraySizes& sizes, Member& member) {
+void read_member(py::handle value, const Name& name, const ArraySizes& sizes, Member& member) {
     if constexpr (std::is_same_v<Member, T*>) {
         member = writable<T>(value, name, sizes.size);
     } else if constexpr (std::is_same_v<Member, const T*>) {
@@ -117,11 +125,11 @@ void read_member(py::handle value, const std::string& name, const ArraySizes& si
 // A unit's record (a rule's Hyper, State or Table; a loss's or a penalty's Hyper) from the Python
 // record of the same fields.
 template <class Record, class T>
-Record unit_record(py::handle object, const std::string& what, const ArraySizes& sizes = {0, 0}) {
+Record unit_record(py::handle object, const char* what, const ArraySizes& sizes = {0, 0}) {
     Record record{};
     std::apply(
         [&](auto... fields) {
-            (read_member<T>(object.attr(fields.name), what + "." + fields.name, sizes, record.*(fields.member)), ...);
+            (read_member<T>(object.attr(fields.name), Name{what, fields.name}, sizes, record.*(fields.member)), ...);
         },
         Record::fields());
     return record;
@@ -149,7 +157,7 @@ inline void require_rows_in_range(const py::array_t<std::int64_t, py::array::c_s
     const std::int64_t* data = rows.data();
     bool in_range = true;
     for (py::ssize_t k = 0; k < rows.size(); ++k) in_range &= data[k] >= 0 && static_cast<std::size_t>(data[k]) < n;
-    require(in_range, std::string(name) + ": row index out of range");
+    if (!in_range) fail(std::string(name) + ": row index out of range");
 }
 
 template <class T>

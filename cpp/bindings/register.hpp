@@ -26,7 +26,7 @@ void register_build(py::module_& m);      // build_info, select_simd
 template <class List, class F>
 void visit_unit(List list, py::handle record, const char* what, F&& f) {
     const std::string name = unit_name(record);
-    require(visit_by_name(list, name, f), std::string(what) + " '" + name + "' is not compiled into fastdescent._core");
+    if (!visit_by_name(list, name, f)) fail(std::string(what) + " '" + name + "' is not compiled into fastdescent._core");
 }
 
 // Ctrl-C sets a flag that only Python code reads: the kernels call this between batches, which

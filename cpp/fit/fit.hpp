@@ -155,9 +155,13 @@ private:
         const std::int64_t t = progress.steps;
         const std::size_t row = static_cast<std::size_t>(t - schedule_.first_step) * schedule_.stride;
         rate_ = policy_rate(schedule_.lr[row], progress, plan_.rate_policy);
-        const auto step = RuleCode<Rule>::begin_step(plan_.rule, rate_, t, schedule_.table, row);
-        for (std::size_t j = 0; j < moving_; ++j)
-            RuleCode<Rule>::update(state_.theta, grad_.data(), state_.rule, j, plan_.rule, step);
+        // Locals: through the references every store to theta might change them (rule_step's reason).
+        const auto hyper = plan_.rule;
+        const auto rule_state = state_.rule;
+        const auto step = RuleCode<Rule>::begin_step(hyper, rate_, t, schedule_.table, row);
+        T* const theta = state_.theta;
+        const T* const grad = grad_.data();
+        for (std::size_t j = 0; j < moving_; ++j) RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
         progress.steps = t + 1;
         ++steps_;
         if (plan_.average_start >= 0 && t + 1 > plan_.average_start) {

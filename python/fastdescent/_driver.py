@@ -205,7 +205,8 @@ def _validation_scale(y, weights, validation) -> float:
 
 def _epoch_info(state: FitState, plan: Plan, done: int, history: History, validation, rates: Rates) -> EpochInfo:
     d = state.theta.shape[0] - 1
-    last_rate = rate_policy.rate(rates.at(steps_taken(state) - 1), state.progress, plan.kernel.rate_policy)
+    last_rate = rate_policy.rate(rates.at(steps_taken(state) - 1), state.progress[0]["rate_divisions"],
+                                 plan.kernel.rate_policy.divisors)
     return EpochInfo(
         epoch=done,
         loss=float(history.losses[done - 1]),

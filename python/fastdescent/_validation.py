@@ -120,6 +120,8 @@ def working_scalar(value: float, name: str, dtype, *, positive: bool = False) ->
     """A validated number rounded to the working dtype, where it must stay finite and, unless it is
     zero, non-zero: a float64 value that overflows float32 (or vanishes in it) is refused by name."""
     dtype = np.dtype(dtype)
+    if dtype == np.float64:  # a finite float64 already (the common case: no rounding, nothing to check)
+        return np.float64(value)
     with np.errstate(over="ignore", under="ignore"):
         rounded = dtype.type(value)
     if not np.isfinite(rounded) or (value != 0 and rounded == 0):

@@ -106,8 +106,8 @@ class ChunkedEpochs:
             if status != _status.RAN_ALL:
                 history.losses[epoch] = self.state.epoch_sums[0]
                 return epoch + 1, status
-            last_rate = rate_policy.rate(self.rates.at(steps_taken(self.state) - 1), self.state.progress,
-                                         self.plan.kernel.rate_policy)  # fmt: skip
+            last_rate = rate_policy.rate(self.rates.at(steps_taken(self.state) - 1),
+                                         self.state.progress[0]["rate_divisions"], self.plan.kernel.rate_policy.divisors)
             status = self.backend.end_epoch(self.state, self.plan.kernel, history, epoch, steps, last_rate)
             if status != _status.RAN_ALL:
                 return epoch + 1, status

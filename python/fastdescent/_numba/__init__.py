@@ -14,8 +14,11 @@ the GIL, so fits in several Python threads run in parallel.  It implements
 
 from __future__ import annotations
 
+import numpy as np
+
 from .fit import (
     end_epoch_kernel,
+    new_scratch,
     objective_from_sums_kernel,
     objective_kernel,
     row_sums_kernel,
@@ -25,37 +28,53 @@ from .fit import (
 )
 from .interrupt import run_interruptibly
 from .steps import rule_step_kernel
+from .sums import new_workspace
 
 NAME = "numba"
 # The kernels run on one thread (Numba's parallel layer is not safe for fits running in several
 # Python threads); the driver gives large full-batch fits the cores through aligned chunks.
 SUMS_ON_ONE_THREAD = True
 
+# The kernels borrow their arrays (_numba/intrinsics.py: borrowed): every array they use is
+# allocated here, and held by these functions until the kernel returns.
+
 
 def row_sums(rows, theta, loss, n_threads=1):
-    return row_sums_kernel(rows, theta, loss)
+    dtype, d = rows.X.dtype, rows.X.shape[1]
+    sums = np.empty(d + 2, dtype)
+    row_sums_kernel(rows, theta, loss, new_workspace(dtype, d), sums)
+    return sums
 
 
 def objective(rows, theta, loss, penalty, n_threads=1):
-    value, grad = objective_kernel(rows, theta, loss, penalty)
-    return rows.X.dtype.type(value), grad
+    dtype, d = rows.X.dtype, rows.X.shape[1]
+    grad = np.empty(d + 1, dtype)
+    value = objective_kernel(rows, theta, loss, penalty, new_workspace(dtype, d), np.empty(d + 2, dtype), grad)
+    return dtype.type(value), grad
 
 
 def objective_from_sums(sums, theta, count, loss, penalty):
-    value, grad = objective_from_sums_kernel(sums, theta, count, loss, penalty)
+    grad = np.empty(theta.shape[0], theta.dtype)
+    value = objective_from_sums_kernel(sums, theta, count, loss, penalty, grad)
     return theta.dtype.type(value), grad
 
 
+def _work(data, plan):
+    dtype, d = data.rows.X.dtype, data.rows.X.shape[1]
+    return new_workspace(dtype, d), new_scratch(dtype, d, plan.batch_size if plan.sag else 0)
+
+
 def run_epochs(data, state, plan, schedule, history, n_epochs):
-    return run_interruptibly(run_epochs_kernel, data, state, plan, schedule, history, n_epochs)
+    return run_interruptibly(run_epochs_kernel, data, state, plan, schedule, history, n_epochs, *_work(data, plan))
 
 
 def run_segment(data, state, plan, schedule, epoch_rows):
-    return run_interruptibly(run_segment_kernel, data, state, plan, schedule, epoch_rows)
+    return run_interruptibly(run_segment_kernel, data, state, plan, schedule, epoch_rows, *_work(data, plan))
 
 
 def step_from_sums(sums, count, state, plan, schedule, epoch_rows):
-    return step_from_sums_kernel(sums, count, state, plan, schedule, epoch_rows)
+    grad = np.empty(state.theta.shape[0], state.theta.dtype)
+    return step_from_sums_kernel(sums, count, state, plan, schedule, epoch_rows, grad)
 
 
 def end_epoch(state, plan, history, epoch, steps, last_rate):

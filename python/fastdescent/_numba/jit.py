@@ -26,7 +26,12 @@ _KERNEL_SOURCES = ("_numba", "_units", "_order.py", "_status.py", "_records.py")
 OPTIONS = {"fastmath": False, "error_model": "numpy", "nogil": True}
 
 kernel = functools.partial(numba.njit, cache=True, **OPTIONS)  # an entry point, compiled once and cached
-inlined = functools.partial(numba.njit, **OPTIONS)  # compiled into the kernels that call it
+# The kernels' helpers are inlined into them by Numba (as calls they were slower: each call counts
+# references, and LLVM inlines them late or not at all).  Never build a record of arrays in compiled
+# code and hand it to an inlined helper that writes into it: Numba's dead-code elimination takes it
+# for a fresh tuple nobody reads and drops the writes (Numba 0.68); records come from the kernels'
+# arguments (borrowed: intrinsics.borrowed tells that analysis what they alias).
+inlined = functools.partial(numba.njit, inline="always", **OPTIONS)
 
 
 @functools.cache

@@ -5,6 +5,9 @@ adjacent-pair tree, streamed as a binary counter (merge the top two while they c
 of blocks, fold from the right at the end) exactly as cpp/canonical_sum.hpp does.  Each row's dot
 product and its share of the sums are vector code inlined into the row loop (``lane_dot_at``,
 ``add_scaled_at``), while the row is in the first-level cache.
+
+It takes arrays, not records: reading an array out of a record inside a kernel counts a reference
+on it (an atomic add), and per-sample SGD paid that on every step (see ``fit.py``).
 """
 
 from __future__ import annotations
@@ -32,11 +35,9 @@ class Workspace(NamedTuple):
     natural_order: np.ndarray
 
 
-@inlined
-def workspace(X):
-    width = X.shape[1] + 2
-    return Workspace(np.empty((MAX_TREE_DEPTH, width), X.dtype), np.empty(MAX_TREE_DEPTH, np.int64),
-                     np.empty(0, np.int64))  # fmt: skip
+def new_workspace(dtype: np.dtype, d: int) -> Workspace:
+    """Allocated by the caller, in Python, so that a kernel can borrow it (``intrinsics.borrowed``)."""
+    return Workspace(np.empty((MAX_TREE_DEPTH, d + 2), dtype), np.empty(MAX_TREE_DEPTH, np.int64), np.empty(0, np.int64))
 
 
 @inlined
@@ -60,20 +61,19 @@ def _merge_top(stack, covered, depth):
 
 
 @inlined
-def batch_sums(rows, order, first, m, w, b, loss, work, sums, q_out):
+def batch_sums(X, y, weights, order, first, m, w, b, loss, stack, covered, sums, q_out):
     """(sum q x, sum q, sum of loss terms) over batch positions first..first+m-1 of ``order``.
 
-    ``order`` empty means rows in their natural order.  When ``q_out`` is not empty, q of position
-    p goes to q_out[p] (SAG stores it).
+    ``order`` empty means rows in their natural order; ``weights`` empty, unweighted.  When
+    ``q_out`` is not empty, q of position p goes to q_out[p] (SAG stores it).  ``stack`` and
+    ``covered`` are the workspace's.
     """
-    X, y, weights = rows.X, rows.y, rows.sample_weight
     d = X.shape[1]
     negative_zero = X.dtype.type(-0.0)
     one = X.dtype.type(1)
     ordered = order.shape[0] > 0
     weighted = weights.shape[0] > 0
     keep_q = q_out.shape[0] > 0
-    stack, covered = work.stack, work.covered
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
         size = min(BLOCK_ROWS, m - block_start)

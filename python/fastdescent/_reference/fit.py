@@ -104,7 +104,7 @@ def take_step(sums, count, state, plan, schedule, rows_per_epoch, sag_batch=None
     progress = state.progress[0]
     t = progress["steps"]
     row = (t - schedule.first_step) * schedule.stride
-    rate = rate_policy.rate(schedule.lr[row], state.progress, plan.rate_policy)
+    rate = rate_policy.rate(schedule.lr[row], progress["rate_divisions"], plan.rate_policy.divisors)
     step = rules.begin_step(plan.rule, rate, t, schedule.table, row)
     rules.update(state.theta, grad, state.rule, moving, plan.rule, step)
     progress["steps"] = t + 1

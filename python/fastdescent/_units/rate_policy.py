@@ -44,10 +44,10 @@ def policy(dtype: np.dtype, adaptive: bool) -> RatePolicy:
     return RatePolicy(bool(adaptive), ADAPTIVE_FLOOR, _divisors(np.dtype(dtype)))
 
 
-def rate(lr, progress, policy: RatePolicy):
-    divisions = progress[0]["rate_divisions"]
+def rate(lr, divisions, divisors):
+    """A step's rate after ``divisions`` divisions by 5 (``divisors``: the policy's)."""
     if divisions != 0:
-        return lr / policy.divisors[min(divisions, MAX_DIVISIONS - 1)]
+        return lr / divisors[min(divisions, MAX_DIVISIONS - 1)]
     return lr
 
 
