@@ -185,7 +185,8 @@ def fit_linear(
     epoch_rows = n if train_rows is None else train_rows.shape[0]
     plan = make_plan(
         dtype, epoch_rows, batch_size=batch_size, rule_params={"momentum": momentum, "nesterov": nesterov},
-        average_start=average_start(average), method=method, l2=l2, fit_intercept=fit_intercept, tol=tol,
+        average_start=average_start(average), method=method, penalty_params={"strength": l2}, fit_intercept=fit_intercept,
+        tol=tol,
         n_iter_no_change=n_iter_no_change, clip_norm=clip_norm, gtol=gtol, shuffle=shuffle, n_threads=n_threads,
         chunks=shuffle_chunks(n, d, dtype, chunk_rows) if shuffle == "chunked" and data is None else None,
     )  # fmt: skip

@@ -71,11 +71,13 @@ def make_plan(
     batch_size: int | None,
     rule: str = "sgd",
     rule_params: dict | None = None,
+    loss: str = "squared_error",
+    loss_params: dict | None = None,
+    penalty: str = "l2",
+    penalty_params: dict | None = None,
     average_start: int = -1,
     average_after_samples: int | None = None,
     method: str = "sgd",
-    l2: float = 0.0,
-    l2_name: str = "l2",
     fit_intercept: bool = True,
     tol: float | None = None,
     tol_low: float | None = 0.0,
@@ -83,20 +85,23 @@ def make_plan(
     clip_norm: float | None = None,
     gtol: float | None = None,
     adaptive: bool = False,
-    derivative_clip: float = 0.0,
     shuffle: bool = True,
     n_threads: int | None = None,
     chunks: tuple[int, ...] | None = None,
 ) -> Plan:
-    """``batch_size`` None is full-batch descent (all ``epoch_rows`` in order); ``rule_params`` go to
-    the rule's ``settings``; ``tol`` None turns the tol rule off (``tol_low`` None: any number, as
-    scikit-learn allows); averaging starts after ``average_start`` steps, or once
-    ``average_after_samples`` rows have been seen (scikit-learn's ``average``)."""
+    """``batch_size`` None is full-batch descent (all ``epoch_rows`` in order).  ``rule``, ``loss`` and
+    ``penalty`` name registered units (``_units``); their ``*_params`` go to the rule's ``settings``
+    and to the loss's and the penalty's ``hyper``, which check them.  ``tol`` None turns the tol rule
+    off (``tol_low`` None: any number, as scikit-learn allows); averaging starts after
+    ``average_start`` steps, or once ``average_after_samples`` rows have been seen (scikit-learn's
+    ``average``)."""
     dtype = np.dtype(dtype)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     batch = epoch_rows if batch_size is None else min(integer(batch_size, "batch_size", low=1), epoch_rows)
     unit = rules.RULES[rule]
+    if not unit.FITS:
+        raise ValueError(f"the update rule {rule!r} does not run in the fused fits")
     settings = unit.settings(**(rule_params or {}))
     stopping = Stopping(
         tol=math.nan if tol is None else float(tol) if tol_low is None else real_scalar(tol, "tol", low=tol_low),
@@ -110,8 +115,8 @@ def make_plan(
     kernel = _records.FitPlan(
         batch_size=int(batch),
         fit_intercept=bool(fit_intercept),
-        loss=losses.squared_error.hyper(dtype, derivative_clip),
-        penalty=penalties.l2.hyper(dtype, l2, name=l2_name),
+        loss=losses.LOSSES[loss].hyper(dtype, **(loss_params or {})),
+        penalty=penalties.PENALTIES[penalty].hyper(dtype, **(penalty_params or {})),
         rule=unit.hyper(settings, dtype),
         average_start=int(average_start),
         sag=method == "sag",

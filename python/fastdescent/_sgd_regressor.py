@@ -288,12 +288,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             X.dtype, epoch_rows, batch_size=self.batch_size,
             rule_params={"momentum": self.momentum, "nesterov": self.nesterov},
             average_after_samples=int(self.average), method=self.solver,
-            l2=self.alpha if self.penalty == "l2" else 0.0, l2_name="alpha", fit_intercept=self.fit_intercept,
+            penalty_params={"strength": self.alpha if self.penalty == "l2" else 0.0, "name": "alpha"},
+            loss_params={"derivative_clip": MAX_DLOSS}, fit_intercept=self.fit_intercept,
             # scikit-learn's objective is half ours; its validation score is R^2 either way.
             tol=None if tol is None else tol if validation_rows is not None else 2 * tol, tol_low=None,
             n_iter_no_change=self.n_iter_no_change,
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
-            derivative_clip=MAX_DLOSS, shuffle=bool(self.shuffle), n_threads=self.n_threads,
+            shuffle=bool(self.shuffle), n_threads=self.n_threads,
             chunks=None if chunked or self.shuffle != "chunked" else shuffle_chunks(n, X.shape[1], X.dtype,
                                                                                     self.chunk_rows),
         )  # fmt: skip

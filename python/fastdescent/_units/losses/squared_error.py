@@ -16,6 +16,7 @@ import numpy as np
 from ..primitives import clip
 
 NAME = "squared_error"
+EXAMPLES = ({}, {"derivative_clip": 0.05})  # for tests/test_units.py (0.05: the clip changes the steps)
 
 
 class Hyper(NamedTuple):

@@ -15,6 +15,7 @@ from ..._validation import real_scalar, working_scalar
 from ..primitives import lane_dot
 
 NAME = "l2"
+EXAMPLES = ({}, {"strength": 0.05})  # for tests/test_units.py
 
 
 class Hyper(NamedTuple):

@@ -3,12 +3,14 @@
 A rule module defines, for every backend and every entry point (the fused fits, ``optim``,
 ``minimize``):
 
-- ``NAME``; ``Settings`` (its validated hyper-parameters, float64) and ``settings(**params)``,
-  which checks each one and names it in its error;
+- ``NAME``; ``FITS`` (whether the fused fits may use it); ``Settings`` (its validated
+  hyper-parameters, float64) and ``settings(**params)``, which checks each one and names it in its
+  error;
 - ``Hyper`` (the hyper-parameters in the working dtype) and ``hyper(settings, dtype)``;
-- ``State`` (its arrays, each shaped like the parameter);
-- ``Table`` (values that change every step and are computed in Python: powers, counts) and
-  ``Step`` (one step's scalars), with ``begin_step(hyper, lr, t, table, row)``;
+- ``State`` (its arrays, each shaped like the parameter) and ``state_like(param)``, zeros;
+- ``Table`` (values that change every step and are computed in Python: powers, counts), with
+  ``table(settings, first_step, n_steps, dtype)`` for the fits' steps, and ``Step`` (one step's
+  scalars), with ``begin_step(hyper, lr, t, table, row)``;
 - ``update(param, grad, state, i, hyper, step)``: the element-wise update of element(s) ``i``.
 
 ``cpp/rules/<name>.hpp`` is the same rule in C++, registered in ``cpp/rules/registry.hpp``.

@@ -19,6 +19,8 @@ import numpy as np
 from ..._validation import real_scalar, working_scalar
 
 NAME = "asgd"
+FITS = False  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
+EXAMPLES = ({}, {"lambd": 1e-3, "alpha": 0.75, "t0": 5.0, "weight_decay": 0.01})  # for tests/test_units.py
 
 
 class Settings(NamedTuple):

@@ -20,6 +20,8 @@ import numpy as np
 from ..._validation import real_scalar, working_scalar
 
 NAME = "sag"
+FITS = False  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
+EXAMPLES = ({}, {"weight_decay": 0.01})  # for tests/test_units.py
 
 
 class Settings(NamedTuple):

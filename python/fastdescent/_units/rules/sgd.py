@@ -20,6 +20,14 @@ import numpy as np
 from ..._validation import real_scalar, working_scalar
 
 NAME = "sgd"
+FITS = True  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
+# The settings the bitwise tests run every backend with (tests/test_units.py).
+EXAMPLES = (
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.8, "nesterov": True},
+    {"momentum": 0.5, "dampening": 0.3, "weight_decay": 0.01},
+)
 
 
 class Settings(NamedTuple):

@@ -1,0 +1,129 @@
+"""Every registered rule, loss and penalty, on every backend, gives the reference's bits.
+
+The tests run over the registries (``fastdescent._units``) and each unit's ``EXAMPLES``, so a new
+rule, loss or penalty is tested here on every backend without a test of its own; and every backend
+implements the whole interface ``fastdescent._backends.Backend``.
+"""
+
+import inspect
+import itertools
+import re
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, make_data
+
+import fastdescent
+from fastdescent import _backends, _driver, _plan, _state
+from fastdescent._records import StepInput
+from fastdescent._units import losses, penalties, rules
+
+BACKENDS = fastdescent.available_backends()
+NATIVE = [name for name in BACKENDS if name != "numpy"]
+DTYPES = [np.float32, np.float64]
+
+
+def _interface() -> dict[str, list[str] | None]:
+    """Member name -> parameter names (None for the attributes)."""
+    members = {}
+    for name, value in vars(_backends.Backend).items():
+        if name.startswith("_"):
+            continue
+        if inspect.isfunction(value):
+            members[name] = [p for p in inspect.signature(value).parameters if p != "self"]
+    for name in _backends.Backend.__annotations__:
+        members[name] = None
+    return members
+
+
+def _parameters(function) -> list[str]:
+    try:
+        return list(inspect.signature(function).parameters)
+    except ValueError:  # a pybind11 function: its signature is the first line of its docstring
+        first = function.__doc__.splitlines()[0]
+        return re.findall(r"(\w+): ", first[first.index("(") :])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_every_backend_implements_the_interface(name):
+    backend = _backends.load(name)
+    assert backend.NAME == name
+    assert isinstance(backend.SUMS_ON_ONE_THREAD, bool)
+    for member, parameters in _interface().items():
+        assert hasattr(backend, member), f"{name} lacks {member}"
+        if parameters is not None:
+            assert _parameters(getattr(backend, member)) == parameters, f"{name}.{member}"
+
+
+def _rule_cases():
+    for rule, dtype in itertools.product(rules.RULES.values(), DTYPES):
+        for k, example in enumerate(rule.EXAMPLES):
+            yield pytest.param(rule, example, dtype, id=f"{rule.NAME}-{k}-{np.dtype(dtype).name}")
+
+
+def _steps(rule, settings, dtype, backend, seed=0, n_steps=6):
+    """n_steps of the rule on a (4, 3) parameter from one random stream: the parameter, then its state."""
+    rng = np.random.default_rng(seed)
+    param = rng.normal(size=(4, 3)).astype(dtype)
+    state = rule.State(*(np.zeros_like(param) for _ in rule.State._fields))
+    hyper = rule.hyper(settings, np.dtype(dtype))
+    module = _backends.load(backend)
+    for t in range(n_steps):
+        grad = rng.normal(size=param.shape).astype(dtype)
+        table = rule.Table(*(np.full(1, rng.uniform(0.5, 1.0), dtype=dtype) for _ in rule.Table._fields))
+        module.rule_step(param, grad, state, hyper, StepInput(dtype(rng.uniform(0.01, 0.1)), t, table))
+    return [param, *state]
+
+
+@pytest.mark.parametrize(("rule", "example", "dtype"), list(_rule_cases()))
+def test_every_rule_steps_the_same_bits_on_every_backend(rule, example, dtype):
+    settings = rule.settings(**example)
+    expected = _steps(rule, settings, dtype, "numpy")
+    for backend in NATIVE:
+        for got, want in zip(_steps(rule, settings, dtype, backend), expected):
+            assert_same_bits(got, want, f"{rule.NAME} {example} on {backend}")
+
+
+def _fit_cases():
+    fit_rules = [rule for rule in rules.RULES.values() if rule.FITS]
+    for rule, loss, penalty in itertools.product(fit_rules, losses.LOSSES.values(), penalties.PENALTIES.values()):
+        examples = itertools.product(rule.EXAMPLES, loss.EXAMPLES, penalty.EXAMPLES)
+        for k, (rule_example, loss_example, penalty_example) in enumerate(examples):
+            yield pytest.param(rule, loss, penalty, rule_example, loss_example, penalty_example,
+                               id=f"{rule.NAME}-{loss.NAME}-{penalty.NAME}-{k}")  # fmt: skip
+
+
+def _fit(backend, X, y, plan_options, batch_size):
+    name, module = _backends.resolve(backend)
+    dtype = X.dtype
+    plan = _plan.make_plan(dtype, X.shape[0], batch_size=batch_size, tol=1e-3, n_iter_no_change=2, clip_norm=5.0,
+                           average_start=3, **plan_options)  # fmt: skip
+    state = _state.new_state(np.zeros(X.shape[1] + 1, dtype), X.shape[0], plan)
+    outcome = _driver.run(module, X, y, np.linspace(0, 2, X.shape[0]).astype(dtype), state, plan, max_iter=3,
+                          rates=_plan.learning_rates(0.02, dtype, 10**6), rng=np.random.default_rng(5))  # fmt: skip
+    return [state.theta, state.average, *state.rule, outcome.losses, outcome.grad_norms,
+            np.array([outcome.epochs, outcome.status, _state.steps_taken(state)])]
+
+
+@pytest.mark.parametrize(("rule", "loss", "penalty", "rule_example", "loss_example", "penalty_example"),
+                         list(_fit_cases()))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_fit_of_registered_units_gives_the_reference_bits(rule, loss, penalty, rule_example, loss_example,
+                                                                penalty_example, dtype):  # fmt: skip
+    X, y, _ = make_data(3, 300, 9, dtype, low_exp=-1.5, high_exp=-0.5)
+    options = {"rule": rule.NAME, "rule_params": rule_example, "loss": loss.NAME, "loss_params": loss_example,
+               "penalty": penalty.NAME, "penalty_params": penalty_example}  # fmt: skip
+    for batch_size in (None, 7):
+        expected = _fit("numpy", X, y * 10, options, batch_size)
+        for backend in NATIVE:
+            for k, (got, want) in enumerate(zip(_fit(backend, X, y * 10, options, batch_size), expected)):
+                assert_same_bits(got, want, f"{options} batch {batch_size} on {backend}, part {k}")
+
+
+def test_the_fits_run_exactly_the_rules_that_say_so():
+    """A rule with FITS = False is refused by the plan; one with FITS = True is compiled into every
+    native backend's fits (the fit test above would fail otherwise)."""
+    for rule in rules.RULES.values():
+        if not rule.FITS:
+            with pytest.raises(ValueError, match="does not run in the fused fits"):
+                _plan.make_plan(np.dtype(np.float64), 10, batch_size=None, rule=rule.NAME)
