@@ -1,6 +1,6 @@
 // The canonical order of every floating-point reduction (docs/reduction-order.md).
 //
-// The numpy reference (python/fastdescent/_reference.py) executes the same order; any change here
+// The numpy reference (python/fastdescent/_order.py) executes the same order; any change here
 // must change both, or the backends stop agreeing bit for bit.  Two invariants carry the design:
 //  - every accumulator starts at -0.0, because x + (-0.0) == x bit for bit for every x;
 //  - the shape of each sum is fixed by the data size alone (lanes of 64 bytes, blocks of 256 rows),

@@ -22,7 +22,7 @@ from .._units import averaging, epoch_end, objective, penalties, primitives, rat
 from . import units  # noqa: F401  (the units' compiled definitions)
 from .intrinsics import borrowed
 from .jit import inlined, kernel
-from .sums import Workspace, batch_sums, new_workspace
+from .sums import batch_sums
 
 WORK_BETWEEN_POLLS = 1 << 20  # multiply-adds between looks at the stop flag, as in C++
 

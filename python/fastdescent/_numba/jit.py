@@ -7,8 +7,10 @@ never a ZeroDivisionError.  ``nogil``: fits in several Python threads run in par
 
 Numba's cache checks only the source file of the function it cached, but a kernel here inlines
 units from ``fastdescent._units`` and helpers from other files: after an edit to one of those, a
-cached kernel would run the old code.  The cache stamp of this package's kernels therefore
-includes a digest of every source file they can reach.
+cached kernel would run the old code.  This package's kernels are therefore cached in a folder
+named by a digest of every source file they can reach: another version of those files (an edit,
+an upgrade) never reads this one's cache.  (A stamp alone would not do: Numba unpickles an index
+before it compares stamps, and an index that names a record class that no longer exists fails.)
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def sources_digest() -> str:
 
 def _aware_of_dependencies(locator: type) -> type:
     class Locator(locator):
+        def get_cache_path(self):
+            return str(pathlib.Path(super().get_cache_path()) / f"fastdescent-{sources_digest()[:16]}")
+
         def get_source_stamp(self):
             return super().get_source_stamp(), sources_digest()
 
@@ -64,9 +69,10 @@ def _install_locators() -> None:
     implementation = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
     if implementation is None:  # another Numba: its default locators (a stale cache needs clearing by hand)
         return
+    if any(locator.__name__.startswith("Fastdescent") for locator in implementation._locator_classes):
+        return
     ours = [_aware_of_dependencies(locator) for locator in implementation._locator_classes
-            if not locator.__name__.startswith("Fastdescent") and "IPython" not in locator.__name__
-            and "Zip" not in locator.__name__]  # fmt: skip
+            if "IPython" not in locator.__name__ and "Zip" not in locator.__name__]  # fmt: skip
     implementation._locator_classes = ours + list(implementation._locator_classes)
 
 

@@ -74,7 +74,8 @@ def settings(*, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False) -
 
 def hyper(s: Settings, dtype: np.dtype) -> Hyper:
     T = np.dtype(dtype).type
-    return Hyper(T(s.momentum), T(s.dampening), T(1) - T(s.dampening),
+    dampening = working_scalar(s.dampening, "dampening", dtype)
+    return Hyper(working_scalar(s.momentum, "momentum", dtype), dampening, T(1) - dampening,
                  working_scalar(s.weight_decay, "weight_decay", dtype), s.nesterov)  # fmt: skip
 
 
