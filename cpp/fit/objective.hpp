@@ -12,9 +12,10 @@ namespace fastdescent {
 inline namespace FASTDESCENT_ARCH {
 
 // loss = sums[d + 1] / count + penalty; grad (d + 1: w, then b) = scale * (sums / count) + penalty's.
+// The records by value: through references, each store to grad might change them (see row_sums.hpp).
 template <class Penalty, class T, class LossHyper>
-T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, const LossHyper& loss,
-                    const typename Penalty::template Hyper<T>& penalty, T* grad) {
+T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, const LossHyper loss,
+                    const typename Penalty::template Hyper<T> penalty, T* grad) {
     for (std::size_t j = 0; j <= d; ++j) grad[j] = loss.scale * (sums[j] / count);
     const T value = PenaltyCode<Penalty>::add_to_loss(sums[d + 1] / count, w, d, penalty);
     for (std::size_t j = 0; j < d; ++j) PenaltyCode<Penalty>::add_to_gradient(grad, w, j, penalty);

@@ -15,8 +15,8 @@ inline namespace FASTDESCENT_ARCH {
 // positions in order), and put in grad the average of the stored gradients over the samples seen.
 template <class Penalty, class T, class Batch, class LossHyper>
 void sag_direction(const Rows<T>& data, Batch rows, std::size_t m, const T* q, const SagMemory<T>& memory,
-                   Progress& progress, const T* w, const LossHyper& loss,
-                   const typename Penalty::template Hyper<T>& penalty, T* grad) {
+                   Progress& progress, const T* w, const LossHyper loss,
+                   const typename Penalty::template Hyper<T> penalty, T* grad) {
     const std::size_t d = data.d;
     for (std::size_t p = 0; p < m; ++p) {
         const std::size_t i = rows(p);

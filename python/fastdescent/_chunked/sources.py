@@ -93,6 +93,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
+def aligned_block(block: np.ndarray) -> np.ndarray:
+    """A chunk in C order and aligned (data sent to dask.distributed workers arrives unaligned, and
+    the kernels read aligned arrays only): the same array when it is already."""
+    return np.require(block, requirements="CA")
+
+
 class DaskChunks:
     """Chunks of Dask arrays: each task runs where Dask keeps the chunk (any scheduler, including a
     ``dask.distributed`` cluster); only small arrays (theta, sums, a batch's carried rows) travel."""
@@ -105,8 +111,8 @@ class DaskChunks:
         arrays = [X.rechunk((self.sizes, X.shape[1])), y.rechunk((self.sizes,))]
         if weights is not None:
             arrays.append(weights.rechunk((self.sizes,)))
-        if persist:  # converted once, kept on the workers: every epoch reads the same chunks
-            arrays = list(dask.persist(*(array.astype(dtype) for array in arrays)))
+        if persist:  # converted once, aligned, kept on the workers: every epoch reads the same chunks
+            arrays = list(dask.persist(*(array.astype(dtype).map_blocks(aligned_block, dtype=dtype) for array in arrays)))
         self._arrays = arrays  # holding the persisted arrays keeps their chunks alive on a cluster
         self._delayed = dask.delayed
         self._compute = dask.compute

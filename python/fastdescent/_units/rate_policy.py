@@ -23,7 +23,7 @@ MAX_DIVISIONS = 451
 class RatePolicy(NamedTuple):
     adaptive: bool
     floor: float
-    divisors: np.ndarray  # T(5**k) for k = 0 .. MAX_DIVISIONS - 1 (inf past T's range)
+    divisors: np.ndarray  # T(5**k) for k = 0 .. MAX_DIVISIONS - 1 (inf past T's range); [1] if not adaptive
 
 
 @functools.cache
@@ -41,13 +41,16 @@ def _divisors(dtype: np.dtype) -> np.ndarray:
 
 
 def policy(dtype: np.dtype, adaptive: bool) -> RatePolicy:
-    return RatePolicy(bool(adaptive), ADAPTIVE_FLOOR, _divisors(np.dtype(dtype)))
+    """Without ``adaptive`` the rate is never divided: one divisor (1) instead of the table (which
+    would travel with every task of a fit on Dask)."""
+    divisors = _divisors(np.dtype(dtype))
+    return RatePolicy(bool(adaptive), ADAPTIVE_FLOOR, divisors if adaptive else divisors[:1])
 
 
 def rate(lr, divisions, divisors):
     """A step's rate after ``divisions`` divisions by 5 (``divisors``: the policy's)."""
     if divisions != 0:
-        return lr / divisors[min(divisions, MAX_DIVISIONS - 1)]
+        return lr / divisors[min(divisions, divisors.shape[0] - 1)]
     return lr
 
 
