@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +104,7 @@ def run(
     validation = np.empty(0, np.int64) if validation_rows is None else validation_rows
     rows = None if chunked else Rows(X, y, weights)
 
-    history = History(np.empty(max_iter), np.empty(max_iter), np.full(max_iter, np.nan))
+    history = _GrowingHistory()
     per_call = max_iter
     if shuffled:
         per_call = min(per_call, max(1, ORDER_BUDGET // epoch_rows))
@@ -119,8 +119,8 @@ def run(
     ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
                         max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
-    shuffles = Shuffles(rng, lambda k, marks: row_orders(rng, n, train_rows, k, shuffled, plan.sag, plan.chunks, marks),
-                        ahead)  # fmt: skip
+    shuffles = Shuffles(rng, lambda generator, k, marks: row_orders(generator, n, train_rows, k, shuffled, plan.sag,
+                                                                    plan.chunks, marks), ahead)  # fmt: skip
     if chunked:
         advance = ChunkedEpochs(backend, X, state, plan, rates, rng)
     else:
@@ -135,33 +135,59 @@ def run(
     started = time.perf_counter()
 
     done, status, stopped_by_callback = 0, _status.RAN_ALL, False
+    interrupted = True
     try:
-        for call, n_epochs in enumerate(sizes):
-            if status != _status.RAN_ALL or stopped_by_callback:
-                break
-            following = sizes[call + 1] if call + 1 < len(sizes) else 0
-            ran, status = advance(n_epochs, History(*(part[done:] for part in history)), following)
+        n_epochs = next(sizes, 0)
+        while n_epochs and status == _status.RAN_ALL and not stopped_by_callback:
+            following = next(sizes, 0)
+            ran, status = advance(n_epochs, history.from_epoch(done, n_epochs), following)
+            n_epochs = following
             done += int(ran)
             shuffles.used(int(ran))
             if bar is not None:
                 bar.update(int(ran))
             if verbose:
-                _report(state, done, history.losses[done - 1], history.scores[done - 1], started)
+                runs = history.first(done)
+                _report(state, done, runs.losses[done - 1], runs.scores[done - 1], started)
             if callback is not None and status != _status.DIVERGED and done % callback_every == 0:
-                stopped_by_callback = bool(callback(_epoch_info(state, plan, done, history, validation, rates)))
+                stopped_by_callback = bool(callback(_epoch_info(state, plan, done, history.first(done), validation,
+                                                                rates)))  # fmt: skip
         shuffles.settle()
+        interrupted = False
     finally:
-        shuffles.close()
+        shuffles.close(wait=not interrupted)
         if bar is not None:
             bar.close()
+    runs = history.first(done)
     return Outcome(
         epochs=done,
         status=status,
-        losses=history.losses[:done].copy(),
-        grad_norms=history.grad_norms[:done].copy(),
-        scores=history.scores[:done].copy() if validation.shape[0] else None,
+        losses=runs.losses.copy(),
+        grad_norms=runs.grad_norms.copy(),
+        scores=runs.scores.copy() if validation.shape[0] else None,
         stopped_by_callback=stopped_by_callback,
     )
+
+
+class _GrowingHistory:
+    """The per-epoch history of a fit, grown (doubling) as epochs run: its memory follows the epochs
+    run, not max_iter (scikit-learn's users set max_iter=1e8 with a tol that stops after 20)."""
+
+    def __init__(self) -> None:
+        self._parts = History(np.empty(0), np.empty(0), np.empty(0))
+
+    def from_epoch(self, done: int, n_epochs: int) -> History:
+        """Room for epochs ``done .. done + n_epochs - 1``, as views a kernel writes into."""
+        if done + n_epochs > self._parts.losses.shape[0]:
+            size = max(done + n_epochs, 2 * self._parts.losses.shape[0], 16)
+            grown = History(np.empty(size), np.empty(size), np.full(size, np.nan))
+            for old, new in zip(self._parts, grown):
+                new[:done] = old[:done]
+            self._parts = grown
+        return History(*(part[done:] for part in self._parts))
+
+    def first(self, done: int) -> History:
+        return History(*(part[:done] for part in self._parts))
 
 
 def raise_if_diverged(outcome: Outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:
@@ -183,14 +209,15 @@ def _threads_through_chunks(backend, X, plan: Plan, train_rows) -> bool:
     )  # fmt: skip
 
 
-def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> list[int]:
-    """Epochs per native call: from ``first``, doubling up to ``per_call`` (and the rate budget)."""
-    sizes, done, next_call = [], 0, first
+def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> Iterator[int]:
+    """Epochs per native call: from ``first``, doubling up to ``per_call`` (and the rate budget),
+    made one at a time (a fit that stops after 20 of max_iter = 1e8 epochs makes a few)."""
+    done, next_call = 0, min(first, per_call)
     while done < max_iter:
-        sizes.append(min(next_call, per_call, max_iter - done, rate_limit))
-        done += sizes[-1]
-        next_call *= 2
-    return sizes
+        size = min(next_call, max_iter - done, rate_limit)
+        yield size
+        done += size
+        next_call = min(2 * next_call, per_call)
 
 
 def _validation_scale(y, weights, validation) -> float:
@@ -199,6 +226,11 @@ def _validation_scale(y, weights, validation) -> float:
         return 1.0
     values = y[validation].astype(np.float64)
     w = np.ones_like(values) if not weights.shape[0] else weights[validation].astype(np.float64)
+    if not w.sum() > 0:
+        raise ValueError(
+            f"every one of the {validation.shape[0]} rows held out for early stopping has sample_weight 0: their "
+            "score is undefined; give them weight, or a larger validation_fraction"
+        )
     spread = float(np.sum(w * (values - np.average(values, weights=w)) ** 2))
     return validation.shape[0] / spread if spread > 0 else 1.0
 

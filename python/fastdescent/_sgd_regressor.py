@@ -176,13 +176,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if is_dask_array(X):
             if X.ndim != 2 or X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {X.shape}; this model was fitted with {self.n_features_in_} features")
-            # As validate_data does for an ndarray: float32 and float64 stay, anything else is float64.
+            # As validate_data does for an ndarray: float32 and float64 stay, anything else is float64;
+            # the product then promotes as numpy does (a float64 model predicts in float64).
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-            coef, intercept = self.coef_.astype(dtype), self.intercept_.astype(dtype)
+            coef, intercept = self.coef_, self.intercept_
+            result = np.result_type(dtype, coef.dtype)
             return X.map_blocks(lambda block: block.astype(dtype, copy=False) @ coef + intercept, drop_axis=1,
-                                dtype=dtype)  # fmt: skip
+                                dtype=result)  # fmt: skip
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
-        return X @ self.coef_.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype, copy=False)
+        # numpy's promotion, as scikit-learn: float32 X with a float64 model predicts in float64
+        return X @ self.coef_ + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,13 +9,26 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def as_array(value, name: str) -> np.ndarray:
+    """Any array-like (a list, a pandas object, a CPU tensor: anything numpy reads) as an ndarray,
+    converted once; what numpy cannot read (ragged lists, tensors it cannot see) is refused by name."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} must be a rectangular array of real numbers; numpy cannot read it: {error}") from error
+
+
 def working_dtype(X, name: str = "X") -> np.dtype:
     """The precision a computation on ``X`` runs in.
 
     float32 and float64 keep their precision; float16 is computed in float32; bool and integer
     data in float64.  Complex, object and string data are refused.
     """
-    dtype = np.asarray(X).dtype if not hasattr(X, "dtype") else np.dtype(X.dtype)
+    dtype = X.dtype if isinstance(X, np.ndarray) or _is_dask(X) else as_array(X, name).dtype
+    if not isinstance(dtype, np.dtype):
+        raise TypeError(f"{name} must hold real numbers (float32, float64, integers or bool); got dtype {dtype}")
     if dtype in FLOAT_DTYPES:
         return dtype
     if dtype == np.float16:
@@ -30,7 +43,7 @@ def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
 
     The caller's array is never written to: a view is returned only when no conversion is needed.
     """
-    array = np.asarray(value)
+    array = as_array(value, name)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
     if array.ndim != ndim:
@@ -73,8 +86,13 @@ def check_finite(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinity{where}: {array[bad] if bad else array}")
 
 
+def _is_dask(value) -> bool:
+    return type(value).__module__.split(".")[0] == "dask" and hasattr(value, "chunks")
+
+
 def as_data(X, y) -> tuple[np.ndarray, np.ndarray]:
     """Validate a design matrix and its targets; both come back in the working dtype of X."""
+    X = as_array(X, "X")
     dtype = working_dtype(X, "X")
     X = as_float_array(X, "X", dtype, ndim=2)
     n, d = X.shape

@@ -20,7 +20,7 @@ import numpy as np
 from . import _backends
 from ._records import StepInput
 from ._units.rules import asgd, sag, sgd
-from ._validation import FLOAT_DTYPES, check_finite, integer, real_scalar, working_scalar
+from ._validation import FLOAT_DTYPES, as_array, check_finite, integer, real_scalar, working_scalar
 from .schedules import Schedule
 
 __all__ = ["ASGD", "SAG", "SGD", "Optimizer"]
@@ -35,7 +35,10 @@ class Optimizer:
         self.backend, self._backend = _backends.resolve(backend)
         if isinstance(params, np.ndarray):
             params = [params]
-        self.params = list(params)
+        try:
+            self.params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be a list of numpy arrays to update in place; got {params!r}") from None
         if not self.params:
             raise ValueError("params is empty: give a list of numpy arrays to update in place")
         for k, param in enumerate(self.params):
@@ -44,15 +47,20 @@ class Optimizer:
                 raise TypeError(f"{name} must be a numpy array (updated in place); got {type(param).__name__}")
             if param.dtype not in FLOAT_DTYPES:
                 raise TypeError(f"{name} must be float32 or float64; got {param.dtype}")
-            if not (param.flags.c_contiguous and param.flags.writeable):
-                raise ValueError(f"{name} must be C-contiguous and writeable: it is updated in place")
+            if not (param.flags.c_contiguous and param.flags.aligned and param.flags.writeable):
+                raise ValueError(f"{name} must be C-contiguous, aligned and writeable: it is updated in place")
             if param.size == 0:
                 raise ValueError(f"{name} is empty")
+            for j, other in enumerate(self.params[:k]):
+                if np.may_share_memory(param, other):
+                    raise ValueError(f"{name} overlaps params[{j}]: each parameter is updated in place on its own")
             check_finite(param, name)
         if isinstance(lr, Schedule):
             self.lr = lr
         else:
             self.lr = real_scalar(lr, "lr", low=0.0, low_open=True)
+            for param in self.params:  # the rate of every step, in each parameter's dtype
+                working_scalar(self.lr, "lr", param.dtype, positive=True)
         self.step_count = 0
         self._hypers: dict = {}
 
@@ -75,21 +83,28 @@ class Optimizer:
         self.step_count += 1
 
     def _gradients(self, grads) -> list[np.ndarray]:
-        """The gradients as C-contiguous arrays of their parameters' dtypes (a copy only if needed)."""
+        """The gradients as C-contiguous, aligned arrays of their parameters' dtypes, a copy only if
+        needed: a gradient that overlaps a parameter is copied first (the step writes the parameter
+        while it reads the gradient; the backends would not agree on what such a step means)."""
         if isinstance(grads, np.ndarray) and len(self.params) == 1:
             grads = [grads]
+        if isinstance(grads, (str, bytes, np.ndarray)) or not hasattr(grads, "__iter__"):
+            raise TypeError(f"grads must be a list of arrays, one per parameter; got {type(grads).__name__}")
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ValueError(f"grads has {len(grads)} arrays for {len(self.params)} parameters")
         checked = []
         for k, (grad, param) in enumerate(zip(grads, self.params)):
-            grad = np.asarray(grad)
+            name = f"grads[{k}]"
+            grad = as_array(grad, name)
             if grad.dtype.kind not in "biuf":
-                raise TypeError(f"grads[{k}] must hold real numbers; got dtype {grad.dtype}")
+                raise TypeError(f"{name} must hold real numbers; got dtype {grad.dtype}")
             if grad.shape != param.shape:
-                raise ValueError(f"grads[{k}] has shape {grad.shape} but params[{k}] has shape {param.shape}")
-            grad = np.ascontiguousarray(grad, dtype=param.dtype)
-            check_finite(grad, f"grads[{k}]")
+                raise ValueError(f"{name} has shape {grad.shape} but params[{k}] has shape {param.shape}")
+            if any(np.may_share_memory(grad, p) for p in self.params):
+                grad = grad.copy()
+            grad = np.require(grad, dtype=param.dtype, requirements="CA")
+            check_finite(grad, name)
             checked.append(grad)
         return checked
 
@@ -227,7 +242,8 @@ class SAG(Optimizer):
         grads = self._gradients(grads)
         self.seen[index] = True
         n_seen = int(self.seen.sum())
-        states = [sag.State(memory[index], total) for memory, total in zip(self.memory, self.totals)]
+        # memory[index, ...]: a view even for a 0-d parameter (memory[index] would be a copied scalar)
+        states = [sag.State(memory[index, ...], total) for memory, total in zip(self.memory, self.totals)]
         self._apply(grads, states, lambda dtype: sag.table_of(n_seen, dtype), self._rate())
 
     def _state(self) -> dict:

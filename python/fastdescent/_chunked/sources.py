@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -64,33 +65,67 @@ class LocalChunks:
                 release_pages(part)
 
     def map(self, func: Callable, *args) -> list:
-        chunks = range(len(self.sizes))
-        if self.threads <= 1:
-            return [self.apply(chunk, func, *args) for chunk in chunks]
-        return list(_pool(self.threads).map(lambda chunk: self.apply(chunk, func, *args), chunks))
+        """``func`` on every chunk, on up to ``threads`` threads of the shared pool, each taking the
+        next chunk as it frees up; the results in chunk order."""
+        n_chunks = len(self.sizes)
+        threads = min(self.threads, n_chunks, POOL_THREADS)
+        if threads <= 1:
+            return [self.apply(chunk, func, *args) for chunk in range(n_chunks)]
+        results: list = [None] * n_chunks
+        chunks = itertools.count()  # next() is atomic under the GIL
+        stop = threading.Event()
+
+        def work() -> None:
+            for chunk in iter(lambda: next(chunks), None):
+                if chunk >= n_chunks or stop.is_set():
+                    return
+                results[chunk] = self.apply(chunk, func, *args)
+
+        futures = [_submit(work) for _ in range(threads)]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C: no chunk is started after it, and no worker outlives the fit
+            stop.set()
+            _retire_pool()
+            raise
+        return results
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
+# One pool for every fit of this process, as many threads as it may use cores: a fit asking for
+# more threads gets these (the bits do not depend on the count), and the threads of a pool per
+# distinct n_threads (3 -> 50 idle threads after n_threads = 2, 64 and 1000) are never made.
+POOL_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_shared_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """A pool of this many threads, kept for the next fit (starting threads every epoch costs)."""
-    with _pools_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="fastdescent-chunks")
-        return _pools[threads]
+def _submit(work: Callable):
+    global _shared_pool
+    with _pool_lock:
+        if _shared_pool is None:
+            _shared_pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="fastdescent-chunks")
+        return _shared_pool.submit(work)
 
 
-def _forget_pools_after_fork() -> None:
-    # A forked child inherits the pools but not their threads: its tasks would wait forever.
-    global _pools_lock
-    _pools.clear()
-    _pools_lock = threading.Lock()
+def _retire_pool() -> None:
+    """Shut the pool down, its workers done with their current chunk; the next fit makes another."""
+    global _shared_pool
+    with _pool_lock:
+        pool, _shared_pool = _shared_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child inherits the pool but not its threads: its tasks would wait forever.
+    global _shared_pool, _pool_lock
+    _shared_pool = None
+    _pool_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def aligned_block(block: np.ndarray) -> np.ndarray:
