@@ -30,6 +30,12 @@ OPTIMIZERS = {
     "scheduled": lambda p, b: optim.SGD(p, lr=schedules.cosine_decay(0.1, 20, warmup_steps=3), momentum=0.9, backend=b),
     "asgd": lambda p, b: optim.ASGD(p, lr=0.05, lambd=1e-3, alpha=0.75, t0=5, weight_decay=0.01, backend=b),
     "sag": lambda p, b: optim.SAG(p, lr=0.05, n_samples=7, weight_decay=0.01, backend=b),
+    "adam": lambda p, b: optim.Adam(p, lr=0.05, weight_decay=0.01, backend=b),
+    "amsgrad": lambda p, b: optim.Adam(p, lr=schedules.cosine_decay(0.1, 20), betas=(0.3, 0.9), amsgrad=True, backend=b),
+    "adamw": lambda p, b: optim.AdamW(p, lr=0.05, weight_decay=0.1, backend=b),
+    "adagrad": lambda p, b: optim.Adagrad(p, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1, backend=b),
+    "rmsprop": lambda p, b: optim.RMSprop(p, lr=0.01, centered=True, momentum=0.5, weight_decay=0.01, backend=b),
+    "nadam": lambda p, b: optim.NAdam(p, lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, backend=b),
 }
 
 
@@ -153,3 +159,180 @@ def test_invalid_gradients():
     sag = optim.SAG([np.zeros(2)], lr=0.1, n_samples=2)
     with pytest.raises(ValueError, match="index"):
         sag.step([np.zeros(2)], 2)
+
+
+# -- the adaptive rules against torch.optim -------------------------------------------------------
+
+# (fastdescent's class, torch's class name, options), a grid of each method's options; torch's names.
+TORCH_GRID = [
+    ("Adam", {}),
+    ("Adam", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.02, "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "betas": (0.3, 0.9), "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.02, "weight_decay": 0.3, "amsgrad": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.01, "initial_accumulator_value": 0.1, "eps": 1e-6}),
+    ("RMSprop", {"lr": 1e-3}),
+    ("RMSprop", {"lr": 1e-3, "centered": True}),
+    ("RMSprop", {"lr": 1e-3, "momentum": 0.9, "alpha": 0.9, "weight_decay": 0.01}),
+    ("RMSprop", {"lr": 1e-3, "centered": True, "momentum": 0.5, "maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.01, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("NAdam", {"lr": 0.01, "betas": (0.3, 0.9), "maximize": True}),
+]
+
+SCALES = np.linspace(0.5, 3.0, 12).reshape(4, 3)
+
+
+def _gradient(p, k, maximize=False):
+    """A quadratic bowl's gradient plus a deterministic wobble of the step k: the same function of
+    the parameters on both sides, so the trajectories differ only by the updates' rounding."""
+    g = [SCALES * (p[0] - 1.0) + 0.1 * np.sin(k + SCALES), 2.0 * p[1] + 0.05 * np.cos(k + np.arange(5.0))]
+    return [-x for x in g] if maximize else g
+
+
+def _run_torch(name, options, start, steps, dtype):
+    torch = pytest.importorskip("torch")
+    previous = torch.get_default_dtype()
+    # torch keeps its per-step scalars (NAdam's mu_product) in the default dtype: float64 here, as
+    # fastdescent computes them.
+    torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
+    try:
+        tensors = [torch.tensor(p.copy()) for p in start]
+        opt = getattr(torch.optim, name)(tensors, **options)
+        history = []
+        for k in range(steps):
+            grads = _gradient([t.detach().numpy().astype(np.float64) for t in tensors], k, options.get("maximize"))
+            for t, g in zip(tensors, grads):
+                t.grad = torch.tensor(g.astype(dtype))
+            opt.step()
+            history.append([t.detach().numpy().copy() for t in tensors])
+        return history
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _run_ours(name, options, start, steps, dtype, backend="auto"):
+    params = [p.copy() for p in start]
+    opt = getattr(optim, name)(params, **options, backend=backend)
+    history = []
+    for k in range(steps):
+        opt.step([g.astype(dtype) for g in _gradient([p.astype(np.float64) for p in params], k, options.get("maximize"))])
+        history.append([p.copy() for p in params])
+    return history
+
+
+@pytest.mark.parametrize(("name", "options"), TORCH_GRID, ids=[f"{n}-{k}" for k, (n, _) in enumerate(TORCH_GRID)])
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-12), (np.float32, 1e-5)], ids=["float64", "float32"])
+def test_adaptive_trajectories_match_torch_for_1000_steps(name, options, dtype, rtol):
+    start = [np.full((4, 3), 3.0, dtype), np.linspace(-2, 2, 5).astype(dtype)]
+    expected = _run_torch(name, options, start, 1000, dtype)
+    got = _run_ours(name, options, start, 1000, dtype)
+    for k, (ours, theirs) in enumerate(zip(got, expected)):
+        for p, e in zip(ours, theirs):
+            assert p.dtype == dtype
+            scale = np.linalg.norm(e.astype(np.float64))
+            assert np.linalg.norm(p.astype(np.float64) - e) <= rtol * scale, f"step {k}: {name} {options}"
+
+
+def test_param_groups_and_their_edits_follow_torch():
+    """Two groups with options of their own, and a rate and betas changed between steps."""
+    torch = pytest.importorskip("torch")
+    start = [np.full((4, 3), 3.0), np.linspace(-2, 2, 5)]
+    params = [p.copy() for p in start]
+    tensors = [torch.tensor(p.copy()) for p in start]
+    ours = optim.Adam([{"params": [params[0]]}, {"params": params[1], "lr": 0.05, "amsgrad": True}], lr=0.01)
+    theirs = torch.optim.Adam([{"params": [tensors[0]]}, {"params": [tensors[1]], "lr": 0.05, "amsgrad": True}],
+                              lr=0.01)  # fmt: skip
+    for k in range(300):
+        if k == 100:
+            for opt in (ours, theirs):
+                opt.param_groups[0]["lr"] = 0.002
+                opt.param_groups[1]["betas"] = (0.5, 0.99)
+        for t, g in zip(tensors, _gradient([t.detach().numpy() for t in tensors], k)):
+            t.grad = torch.tensor(g)
+        theirs.step()
+        ours.step(_gradient(params, k))
+        for p, t in zip(params, tensors):
+            np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert ours.state[params[1]]["step"] == 300
+    assert ours.state[params[1]]["max_exp_avg_sq"].shape == (5,)
+
+
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adamw", "adagrad", "rmsprop", "nadam", "asgd", "sag"])
+def test_every_optimizer_resumes_from_its_state_dict_exactly(name):
+    opt, params, _ = _trajectory(OPTIMIZERS[name], np.float64, steps=10)
+    saved = opt.state_dict()
+    clone = OPTIMIZERS[name]([p.copy() for p in params], "auto")
+    clone.load_state_dict(saved)
+    rng = np.random.default_rng(3)
+    for k in range(5):
+        g = [rng.normal(size=p.shape) for p in params]
+        (opt.step(g, k), clone.step(g, k)) if name == "sag" else (opt.step(g), clone.step(g))
+    for a, b in zip(opt.params, clone.params):
+        assert_same_bits(a, b)
+
+
+def test_a_state_dict_of_another_optimizer_or_shape_is_refused():
+    adam = optim.Adam([np.zeros(3)], lr=0.1)
+    adam.step([np.ones(3)])
+    with pytest.raises(ValueError, match="state of optimizer Adam, not SGD"):
+        optim.SGD([np.zeros(3)], lr=0.1).load_state_dict(adam.state_dict())
+    with pytest.raises(ValueError, match="shape"):
+        optim.Adam([np.zeros(4)], lr=0.1).load_state_dict(adam.state_dict())
+    with pytest.raises(ValueError, match="this optimizer has 2"):
+        optim.Adam([{"params": [np.zeros(3)]}, {"params": [np.zeros(1)]}], lr=0.1).load_state_dict(adam.state_dict())
+    with pytest.raises(ValueError, match="state_dict must be a dict"):
+        adam.load_state_dict({"step_count": 3})
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), ValueError, "beta1"),
+        (lambda p: optim.Adam(p, betas=(0.9, -0.1)), ValueError, "beta2"),
+        (lambda p: optim.Adam(p, betas=0.9), TypeError, "betas"),
+        (lambda p: optim.Adam(p, eps=-1e-8), ValueError, "eps"),
+        (lambda p: optim.Adam(p, lr=-1e-3), ValueError, "lr"),
+        (lambda p: optim.Adam(p, amsgrad="yes"), TypeError, "amsgrad"),
+        (lambda p: optim.AdamW(p, weight_decay=-0.1), ValueError, "weight_decay"),
+        (lambda p: optim.NAdam(p, momentum_decay=-1.0), ValueError, "momentum_decay"),
+        (lambda p: optim.RMSprop(p, alpha=1.5), ValueError, "alpha"),
+        (lambda p: optim.RMSprop(p, momentum=-0.5), ValueError, "momentum"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1), ValueError, "lr_decay"),
+        (lambda p: optim.Adagrad(p, initial_accumulator_value=-1), ValueError, "initial_accumulator_value"),
+        (lambda p: optim.Adam([{"lr": 0.1}]), ValueError, "no 'params'"),
+        (lambda p: optim.Adam([{"params": []}]), ValueError, "no parameters"),
+        (lambda p: optim.Adam([{"params": p, "betas1": 0.5}]), ValueError, "betas1"),
+        (lambda p: optim.Adam([{"params": p}, p[0]]), TypeError, "mixture"),
+        (lambda p: optim.Adam([{"params": p}, {"params": p}]), ValueError, "overlaps"),
+    ],
+)
+def test_invalid_adaptive_optimizers_name_the_argument(make, error, match):
+    with pytest.raises(error, match=match):
+        make([np.zeros(3)])
+
+
+def test_an_edited_group_is_checked_at_the_next_step_and_named():
+    opt = optim.Adam([{"params": [np.zeros(3)]}, {"params": [np.zeros(2)]}], lr=0.1)
+    opt.param_groups[1]["betas"] = (0.9, 1.0)
+    with pytest.raises(ValueError, match=r"param_groups\[1\]: beta2"):
+        opt.step([np.ones(3), np.ones(2)])
+    opt.param_groups[1]["betas"] = (0.9, 0.99)
+    opt.param_groups[0]["lr"] = float("nan")
+    with pytest.raises(ValueError, match=r"param_groups\[0\]: lr"):
+        opt.step([np.ones(3), np.ones(2)])
+
+
+def test_groups_added_later_start_their_own_step_count():
+    w, b = np.zeros(3), np.zeros(2)
+    opt = optim.Adam([w], lr=0.1)
+    opt.step([np.ones(3)])
+    opt.add_param_group({"params": [b], "lr": 0.01})
+    opt.step([np.ones(3), np.ones(2)])
+    assert opt.state[w]["step"] == 2 and opt.state[b]["step"] == 1
+    # Adam's first step moves every coordinate by lr (bias-corrected m / sqrt(v) is 1)
+    np.testing.assert_allclose(b, -0.01, rtol=1e-6)

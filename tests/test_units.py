@@ -62,10 +62,11 @@ def _rule_cases():
 
 
 def _steps(rule, settings, dtype, backend, seed=0, n_steps=6):
-    """n_steps of the rule on a (4, 3) parameter from one random stream: the parameter, then its state."""
+    """n_steps of the rule on a (37, 5) parameter (whole vectors and a tail) from one random stream: the
+    parameter, then its state."""
     rng = np.random.default_rng(seed)
-    param = rng.normal(size=(4, 3)).astype(dtype)
-    state = rule.State(*(np.zeros_like(param) for _ in rule.State._fields))
+    param = rng.normal(size=(37, 5)).astype(dtype)
+    state = rule.state_like(settings, param)
     hyper = rule.hyper(settings, np.dtype(dtype))
     module = _backends.load(backend)
     for t in range(n_steps):

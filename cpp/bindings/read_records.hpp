@@ -15,6 +15,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "fields.hpp"
 #include "records.hpp"
 
 namespace fastdescent {
@@ -110,6 +111,9 @@ template <class T, class Member>
 void read_member(py::handle value, const Name& name, const ArraySizes& sizes, Member& member) {
     if constexpr (std::is_same_v<Member, T*>) {
         member = writable<T>(value, name, sizes.size);
+    } else if constexpr (std::is_same_v<Member, ::fastdescent::Optional<T>>) {
+        const bool present = array_of<T>(value, name, -1).size() != 0;
+        member.values = present ? writable<T>(value, name, sizes.size) : nullptr;
     } else if constexpr (std::is_same_v<Member, const T*>) {
         member = readable<T>(value, name, sizes.rows);
     } else if constexpr (std::is_same_v<Member, bool>) {

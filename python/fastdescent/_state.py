@@ -12,7 +12,7 @@ def new_state(theta: np.ndarray, n_samples: int, plan) -> FitState:
     d = theta.shape[0] - 1
     return FitState(
         theta=theta,
-        rule=plan.rule.state_like(theta),
+        rule=plan.rule.state_like(plan.rule_settings, theta),
         average=np.zeros_like(theta),
         sag=new_sag_memory(n_samples if plan.sag else 0, d if plan.sag else -1, theta.dtype),
         progress=new_progress(),

@@ -148,6 +148,13 @@ def working_scalar(value: float, name: str, dtype, *, positive: bool = False) ->
     return rounded
 
 
+def flag(value, name: str) -> bool:
+    """A bool (numpy's too): a string or a number is refused rather than read as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
 def integer(value, name: str, *, low: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer; got {value!r}")

@@ -1,137 +1,41 @@
 """Step optimizers for a hand-written training loop: ``opt.step(grads)`` updates numpy arrays in place.
 
-The formulas are torch.optim's (``SGD``, ``ASGD``), documented on each class, so for the same
-gradients the trajectory follows torch's; SAG keeps one stored gradient per sample.  Each step is
-one fused native pass per parameter array, with no temporaries, and gives the same bits on every
-backend.  ``lr`` may be a number or a :mod:`fastdescent.schedules` object (a function of the step).
+The formulas, parameter names and defaults are torch.optim's (``SGD``, ``ASGD``, ``Adam``, ``AdamW``,
+``Adagrad``, ``RMSprop``, ``NAdam``; their single-tensor implementation, each written down in its
+rule, ``fastdescent._units.rules``, and in ``docs/reduction-order.md``), so for the same gradients
+the trajectory follows torch's; SAG keeps one stored gradient per sample.  Each step is one fused
+native pass per parameter array, with no temporaries, and gives the same bits on every backend.
+``lr`` may be a number or a :mod:`fastdescent.schedules` object (a function of the step count).
 
     params = [w, b]
-    opt = fastdescent.optim.SGD(params, lr=0.01, momentum=0.9)
+    opt = fastdescent.optim.Adam(params, lr=1e-3)
     for batch in batches:
         opt.step(gradients(params, batch))   # w and b change in place
+
+As in torch, ``params`` may be a list of parameter groups, dicts with ``"params"`` and options of
+their own (``[{"params": [w]}, {"params": [b], "lr": 1e-2}]``); ``opt.param_groups`` may be edited
+between steps; ``opt.state[w]`` is w's state; ``state_dict()``/``load_state_dict()`` resume exactly.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
-from . import _backends
-from ._records import StepInput
-from ._units.rules import asgd, sag, sgd
-from ._validation import FLOAT_DTYPES, as_array, check_finite, integer, real_scalar, working_scalar
+from ._optimizer import Optimizer
+from ._units import powers
+from ._units.rules import adagrad, adam, asgd, nadam, rmsprop, sag, sgd
+from ._validation import integer
 from .schedules import Schedule
 
-__all__ = ["ASGD", "SAG", "SGD", "Optimizer"]
+__all__ = ["ASGD", "SAG", "SGD", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer", "RMSprop"]
 
 
-class Optimizer:
-    """The parameters, the backend and the step count shared by every optimizer."""
-
-    rule = sgd  # the update rule (``fastdescent._units.rules``) every subclass sets
-
-    def __init__(self, params, lr, backend: str = "auto"):
-        self.backend, self._backend = _backends.resolve(backend)
-        if isinstance(params, np.ndarray):
-            params = [params]
-        try:
-            self.params = list(params)
-        except TypeError:
-            raise TypeError(f"params must be a list of numpy arrays to update in place; got {params!r}") from None
-        if not self.params:
-            raise ValueError("params is empty: give a list of numpy arrays to update in place")
-        for k, param in enumerate(self.params):
-            name = f"params[{k}]"
-            if not isinstance(param, np.ndarray):
-                raise TypeError(f"{name} must be a numpy array (updated in place); got {type(param).__name__}")
-            if param.dtype not in FLOAT_DTYPES:
-                raise TypeError(f"{name} must be float32 or float64; got {param.dtype}")
-            if not (param.flags.c_contiguous and param.flags.aligned and param.flags.writeable):
-                raise ValueError(f"{name} must be C-contiguous, aligned and writeable: it is updated in place")
-            if param.size == 0:
-                raise ValueError(f"{name} is empty")
-            for j, other in enumerate(self.params[:k]):
-                if np.may_share_memory(param, other):
-                    raise ValueError(f"{name} overlaps params[{j}]: each parameter is updated in place on its own")
-            check_finite(param, name)
-        if isinstance(lr, Schedule):
-            self.lr = lr
-        else:
-            self.lr = real_scalar(lr, "lr", low=0.0, low_open=True)
-            for param in self.params:  # the rate of every step, in each parameter's dtype
-                working_scalar(self.lr, "lr", param.dtype, positive=True)
-        self.step_count = 0
-        self._hypers: dict = {}
-
-    def _rate(self) -> float:
-        return self.lr(self.step_count) if isinstance(self.lr, Schedule) else self.lr
-
-    def _hyper(self, dtype: np.dtype):
-        """The rule's hyper-parameters in ``dtype`` (each parameter array steps in its own dtype)."""
-        if dtype not in self._hypers:
-            self._hypers[dtype] = self.rule.hyper(self._settings, dtype)
-        return self._hypers[dtype]
-
-    def _apply(self, grads, states, tables, rate: float = 0.0) -> None:
-        """One step of the rule on every parameter: ``states[k]`` is parameter k's rule state,
-        ``tables(dtype)`` the step's per-step values (``Table``) in a dtype."""
-        for param, grad, state in zip(self.params, grads, states):
-            lr = working_scalar(rate, "lr", param.dtype, positive=True)
-            step = StepInput(lr, self.step_count, tables(param.dtype))
-            self._backend.rule_step(param, grad, state, self._hyper(param.dtype), step)
-        self.step_count += 1
-
-    def _gradients(self, grads) -> list[np.ndarray]:
-        """The gradients as C-contiguous, aligned arrays of their parameters' dtypes, a copy only if
-        needed: a gradient that overlaps a parameter is copied first (the step writes the parameter
-        while it reads the gradient; the backends would not agree on what such a step means)."""
-        if isinstance(grads, np.ndarray) and len(self.params) == 1:
-            grads = [grads]
-        if isinstance(grads, (str, bytes, np.ndarray)) or not hasattr(grads, "__iter__"):
-            raise TypeError(f"grads must be a list of arrays, one per parameter; got {type(grads).__name__}")
-        grads = list(grads)
-        if len(grads) != len(self.params):
-            raise ValueError(f"grads has {len(grads)} arrays for {len(self.params)} parameters")
-        checked = []
-        for k, (grad, param) in enumerate(zip(grads, self.params)):
-            name = f"grads[{k}]"
-            grad = as_array(grad, name)
-            if grad.dtype.kind not in "biuf":
-                raise TypeError(f"{name} must hold real numbers; got dtype {grad.dtype}")
-            if grad.shape != param.shape:
-                raise ValueError(f"{name} has shape {grad.shape} but params[{k}] has shape {param.shape}")
-            if any(np.may_share_memory(grad, p) for p in self.params):
-                grad = grad.copy()
-            grad = np.require(grad, dtype=param.dtype, requirements="CA")
-            check_finite(grad, name)
-            checked.append(grad)
-        return checked
-
-    def state_dict(self) -> dict:
-        """A deep copy of everything the next step depends on (for checkpoints)."""
-        return copy.deepcopy({"step_count": self.step_count, "state": self._state()})
-
-    def load_state_dict(self, state: dict) -> None:
-        state = copy.deepcopy(state)
-        self.step_count = integer(state["step_count"], "step_count", low=0)
-        self._load(state["state"])
-
-    def _state(self) -> dict:
-        return {}
-
-    def _load(self, state: dict) -> None:
-        pass
-
-    @staticmethod
-    def _load_arrays(targets: list[np.ndarray], values, name: str) -> None:
-        if len(values) != len(targets):
-            raise ValueError(f"state {name} has {len(values)} arrays for {len(targets)} parameters")
-        for target, value in zip(targets, values):
-            value = np.asarray(value)
-            if value.shape != target.shape:
-                raise ValueError(f"state {name}: shape {value.shape} does not match {target.shape}")
-            target[...] = value
+def _betas(betas) -> tuple:
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
+    return beta1, beta2
 
 
 class SGD(Optimizer):
@@ -146,70 +50,63 @@ class SGD(Optimizer):
 
     rule = sgd
 
-    def __init__(self, params, lr, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
-                 dampening: float = 0.0, *, backend: str = "auto"):  # fmt: skip
-        super().__init__(params, lr, backend)
-        self._settings = sgd.settings(momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov)  # fmt: skip
-        self.momentum, self.dampening, self.weight_decay, self.nesterov = self._settings
-        self._states = [sgd.state_like(p) for p in self.params]
+    def __init__(self, params, lr=1e-3, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False, *, backend: str = "auto"):  # fmt: skip
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov}, backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        return sgd.settings(momentum=group["momentum"], dampening=group["dampening"],
+                            weight_decay=group["weight_decay"], nesterov=group["nesterov"])  # fmt: skip
 
     @property
     def buffers(self) -> list[np.ndarray]:
         """The momentum buffers (none without momentum, as in torch's state)."""
-        return [state.momentum_buffer for state in self._states] if self.momentum else []
-
-    def step(self, grads) -> None:
-        self._apply(self._gradients(grads), self._states, lambda dtype: sgd.Table(), self._rate())
-
-    def _state(self) -> dict:
-        return {"momentum_buffers": self.buffers}
-
-    def _load(self, state: dict) -> None:
-        self._load_arrays(self.buffers, state["momentum_buffers"], "momentum_buffers")
+        if not any(group["momentum"] for group in self.param_groups):
+            return []
+        return [self.state[p]["momentum_buffer"] for p in self.params]
 
 
 class ASGD(Optimizer):
-    """torch.optim.ASGD (averaged SGD), step for step, with t the step number from 1::
+    """torch.optim.ASGD (averaged SGD), step for step, with t the parameter's step number from 1::
 
         g <- g + weight_decay * p
         p <- p * (1 - lambd * eta);  p <- p - eta * g
         ax <- p  if mu == 1  else  ax + (p - ax) * mu
         eta <- lr / (1 + lambd * lr * t) ** alpha;  mu <- 1 / max(1, t - t0)
 
-    ``averages`` holds ax, the averaged parameters (eta starts at lr, mu at 1).
+    ``averages`` holds ax, the averaged parameters (``state[p]["average"]``; eta starts at lr, mu at 1).
     """
 
     rule = asgd
 
     def __init__(self, params, lr=1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0.0, *, backend: str = "auto"):  # fmt: skip
-        super().__init__(params, lr, backend)
-        if isinstance(self.lr, Schedule):
+        super().__init__(params, {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay},
+                         backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        if isinstance(group["lr"], Schedule):
             raise TypeError("ASGD computes its own rate from lr, lambd and alpha: give lr as a number")
-        self._settings = asgd.settings(lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay)
-        self.lambd, self.alpha, self.t0, self.weight_decay = self._settings
-        self.eta, self.mu = self.lr, 1.0
-        self._states = [asgd.state_like(p) for p in self.params]
+        return asgd.settings(lambd=group["lambd"], alpha=group["alpha"], t0=group["t0"],
+                             weight_decay=group["weight_decay"])  # fmt: skip
+
+    def _new_state(self, param, settings) -> dict:
+        group = self.param_groups[-1]
+        return {"step": 0, "eta": float(group["lr"]), "mu": 1.0}
+
+    def _table(self, state, settings, dtype):
+        return asgd.table_of(state["eta"], 1.0 - settings.lambd * state["eta"], state["mu"], dtype)
+
+    def _after_step(self, state, settings, rate) -> None:
+        t = state["step"] + 1
+        state["eta"] = rate / (1 + settings.lambd * rate * t) ** settings.alpha
+        state["mu"] = 1 / max(1, t - settings.t0)
 
     @property
     def averages(self) -> list[np.ndarray]:
         """The averaged parameters (torch's ``ax``)."""
-        return [state.average for state in self._states]
-
-    def step(self, grads) -> None:
-        grads = self._gradients(grads)
-        eta, decay, mu = self.eta, 1.0 - self.lambd * self.eta, self.mu
-        self._apply(grads, self._states, lambda dtype: asgd.table_of(eta, decay, mu, dtype))
-        self.eta = self.lr / (1 + self.lambd * self.lr * self.step_count) ** self.alpha
-        self.mu = 1 / max(1, self.step_count - self.t0)
-
-    def _state(self) -> dict:
-        return {"averages": self.averages, "eta": self.eta, "mu": self.mu}
-
-    def _load(self, state: dict) -> None:
-        self._load_arrays(self.averages, state["averages"], "averages")
-        self.eta, self.mu = float(state["eta"]), float(state["mu"])
+        return [self.state[p]["average"] for p in self.params]
 
 
 class SAG(Optimizer):
@@ -227,13 +124,26 @@ class SAG(Optimizer):
     rule = sag
 
     def __init__(self, params, lr, n_samples: int, weight_decay: float = 0.0, *, backend: str = "auto"):
-        super().__init__(params, lr, backend)
         self.n_samples = integer(n_samples, "n_samples", low=1)
-        self._settings = sag.settings(weight_decay=weight_decay)
-        self.weight_decay = self._settings.weight_decay
-        self.memory = [np.zeros((self.n_samples,) + p.shape, dtype=p.dtype) for p in self.params]
-        self.totals = [np.zeros_like(p) for p in self.params]
         self.seen = np.zeros(self.n_samples, dtype=bool)
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay}, backend)
+
+    def rule_settings(self, group: dict):
+        return sag.settings(weight_decay=group["weight_decay"])
+
+    def _new_state(self, param, settings) -> dict:
+        return {"step": 0, "memory": np.zeros((self.n_samples,) + param.shape, dtype=param.dtype)}
+
+    def _table(self, state, settings, dtype):
+        return sag.table_of(self._n_seen, dtype)
+
+    @property
+    def memory(self) -> list[np.ndarray]:
+        return [self.state[p]["memory"] for p in self.params]
+
+    @property
+    def totals(self) -> list[np.ndarray]:
+        return [self.state[p]["total"] for p in self.params]
 
     def step(self, grads, index: int) -> None:
         index = integer(index, "index", low=0)
@@ -241,15 +151,153 @@ class SAG(Optimizer):
             raise ValueError(f"index must be below n_samples={self.n_samples}; got {index}")
         grads = self._gradients(grads)
         self.seen[index] = True
-        n_seen = int(self.seen.sum())
+        self._n_seen = int(self.seen.sum())
         # memory[index, ...]: a view even for a 0-d parameter (memory[index] would be a copied scalar)
-        states = [sag.State(memory[index, ...], total) for memory, total in zip(self.memory, self.totals)]
-        self._apply(grads, states, lambda dtype: sag.table_of(n_seen, dtype), self._rate())
+        self._step(grads, [sag.State(memory[index, ...], total) for memory, total in zip(self.memory, self.totals)])
 
-    def _state(self) -> dict:
-        return {"memory": self.memory, "totals": self.totals, "seen": self.seen}
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "seen": self.seen.copy()}
 
-    def _load(self, state: dict) -> None:
-        self._load_arrays(self.memory, state["memory"], "memory")
-        self._load_arrays(self.totals, state["totals"], "totals")
-        self.seen[...] = np.asarray(state["seen"], dtype=bool)
+    def load_state_dict(self, state_dict: dict) -> None:
+        seen = np.asarray(state_dict.get("seen", self.seen), dtype=bool)
+        if seen.shape != self.seen.shape:
+            raise ValueError(f"state_dict's 'seen' has shape {seen.shape}; n_samples is {self.n_samples}")
+        super().load_state_dict(state_dict)
+        self.seen[...] = seen
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam, step for step (t the parameter's step number from 1)::
+
+        g <- g + weight_decay * p                    (p <- p * (1 - lr * weight_decay): decoupled)
+        m <- lerp(m, g, 1 - beta1);  v <- v * beta2 + ((1 - beta2) * g) * g
+        v <- vmax <- max(vmax, v)                    (amsgrad)
+        p <- p - (lr / (1 - beta1 ** t)) * m / (sqrt(v) / sqrt(1 - beta2 ** t) + eps)
+
+    ``state[p]`` holds ``exp_avg``, ``exp_avg_sq`` and ``max_exp_avg_sq`` (amsgrad), as in torch.
+    """
+
+    rule = adam
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False,
+                 backend: str = "auto"):  # fmt: skip
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad, "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay}, backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        beta1, beta2 = _betas(group["betas"])
+        return adam.settings(beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+                             amsgrad=group["amsgrad"], decoupled_weight_decay=group["decoupled_weight_decay"],
+                             maximize=group["maximize"])  # fmt: skip
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay, ``p <- p * (1 - lr * weight_decay)``
+    before the step (default weight_decay 1e-2)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False, *, maximize: bool = False, backend: str = "auto"):  # fmt: skip
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True, backend=backend)  # fmt: skip
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad (dense gradients), step for step (t the parameter's step number from 1)::
+
+        g <- g + weight_decay * p;  s <- s + g * g       (s starts at initial_accumulator_value)
+        p <- p - (lr / (1 + (t - 1) * lr_decay)) * g / (sqrt(s) + eps)
+
+    ``state[p]["sum"]`` is s.
+    """
+
+    rule = adagrad
+
+    def __init__(self, params, lr=1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False,
+                 backend: str = "auto"):  # fmt: skip
+        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                                  "initial_accumulator_value": initial_accumulator_value, "eps": eps,
+                                  "maximize": maximize}, backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        return adagrad.settings(lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                                initial_accumulator_value=group["initial_accumulator_value"], eps=group["eps"],
+                                maximize=group["maximize"])  # fmt: skip
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop, step for step::
+
+        g <- g + weight_decay * p;  sq <- sq * alpha + ((1 - alpha) * g) * g
+        avg <- sqrt(sq - ga * ga) + eps, ga <- lerp(ga, g, 1 - alpha) first   (centered)
+        avg <- sqrt(sq) + eps                                                 (otherwise)
+        b <- b * momentum + g / avg;  p <- p - lr * b                         (momentum > 0)
+        p <- p - lr * g / avg                                                 (otherwise)
+
+    ``state[p]`` holds ``square_avg``, ``grad_avg`` (centered) and ``momentum_buffer`` (momentum).
+    Where rounding leaves ``sq - ga * ga`` negative, the root is 0 (torch's is NaN).
+    """
+
+    rule = rmsprop
+
+    def __init__(self, params, lr=1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False, *, maximize: bool = False,
+                 backend: str = "auto"):  # fmt: skip
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
+                                  "momentum": momentum, "centered": centered, "maximize": maximize},
+                         backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        return rmsprop.settings(alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+                                momentum=group["momentum"], centered=group["centered"],
+                                maximize=group["maximize"])  # fmt: skip
+
+
+class NAdam(Optimizer):
+    """torch.optim.NAdam, step for step (t the parameter's step number from 1)::
+
+        g <- g + weight_decay * p                    (p <- p * (1 - lr * weight_decay): decoupled)
+        mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay));  prod <- prod * mu_t
+        m <- lerp(m, g, 1 - beta1);  v <- v * beta2 + ((1 - beta2) * g) * g
+        denom = sqrt(v / (1 - beta2 ** t)) + eps
+        p <- p - lr (1 - mu_t) / (1 - prod) * g / denom - lr mu_(t+1) / (1 - prod mu_(t+1)) * m / denom
+
+    ``state[p]`` holds ``mu_product`` (a float64 number), ``exp_avg`` and ``exp_avg_sq``.
+    """
+
+    rule = nadam
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, maximize: bool = False,
+                 backend: str = "auto"):  # fmt: skip
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
+                                  "maximize": maximize}, backend)  # fmt: skip
+
+    def rule_settings(self, group: dict):
+        beta1, beta2 = _betas(group["betas"])
+        return nadam.settings(beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+                              momentum_decay=group["momentum_decay"],
+                              decoupled_weight_decay=group["decoupled_weight_decay"],
+                              maximize=group["maximize"])  # fmt: skip
+
+    def _new_state(self, param, settings) -> dict:
+        return {"step": 0, "mu_product": 1.0}
+
+    @staticmethod
+    def _momentum(state, settings) -> tuple[float, float, float]:
+        """(mu_t, mu_(t+1), prod_t) of the parameter's next step t, in float64 as torch computes them."""
+        t = state["step"] + 1
+        mu = powers.nadam_momentum(settings.beta1, settings.momentum_decay, t)
+        mu_next = powers.nadam_momentum(settings.beta1, settings.momentum_decay, t + 1)
+        return mu, mu_next, float(state["mu_product"]) * mu
+
+    def _table(self, state, settings, dtype):
+        mu, mu_next, product = self._momentum(state, settings)
+        bias_correction2 = powers.one_minus_powers(settings.beta2, state["step"] + 1, 1)
+        return nadam.table_of(mu, mu_next, product, bias_correction2, dtype)
+
+    def _after_step(self, state, settings, rate) -> None:
+        state["mu_product"] = self._momentum(state, settings)[2]

@@ -1,8 +1,8 @@
 """The units of ``fastdescent._units`` made callable from compiled code.
 
 Every unit function is registered with Numba as it is (``register_jitable``: the same Python
-function, compiled where a kernel calls it); the two primitives get compiled definitions of their
-own (the lanes as an LLVM vector; a scalar clip); and the family functions that find the unit of a
+function, compiled where a kernel calls it); three primitives get compiled definitions of their
+own (the lanes as an LLVM vector; a scalar clip and maximum); and the family functions that find the unit of a
 record (``rules.update``, ``losses.row_terms``, ...) look it up by the record's class when the
 kernel is compiled, so a kernel is specialised for its rule, loss and penalty at no run-time cost.
 Import this module before compiling anything that calls a unit.
@@ -45,6 +45,16 @@ def _clip(value, bound):
 
     return clip
 
+
+@overload(primitives.maximum, jit_options=OPTIONS, inline="always")
+def _maximum(a, b):
+    def maximum(a, b):
+        return b if a < b else a
+
+    return maximum
+
+
+register_jitable(inline="always", **OPTIONS)(primitives.lerp)
 
 # The units' functions that run once per epoch: compiled on their own (every other one is inlined).
 PER_EPOCH = frozenset({"end_epoch", "after_epoch", "on_stall"})

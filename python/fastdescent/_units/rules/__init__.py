@@ -7,7 +7,8 @@ A rule module defines, for every backend and every entry point (the fused fits, 
   hyper-parameters, float64) and ``settings(**params)``, which checks each one and names it in its
   error;
 - ``Hyper`` (the hyper-parameters in the working dtype) and ``hyper(settings, dtype)``;
-- ``State`` (its arrays, each shaped like the parameter) and ``state_like(param)``, zeros;
+- ``State`` (its arrays, each shaped like the parameter, or empty when the settings leave one
+  unused) and ``state_like(settings, param)``, its starting values;
 - ``Table`` (values that change every step and are computed in Python: powers, counts), with
   ``table(settings, first_step, n_steps, dtype)`` for the fits' steps, and ``Step`` (one step's
   scalars), with ``begin_step(hyper, lr, t, table, row)``;
@@ -21,9 +22,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import asgd, sag, sgd
+from . import adagrad, adam, asgd, nadam, rmsprop, sag, sgd
 
-RULES: dict[str, ModuleType] = {rule.NAME: rule for rule in (sgd, asgd, sag)}
+RULES: dict[str, ModuleType] = {rule.NAME: rule for rule in (sgd, asgd, sag, adam, adagrad, rmsprop, nadam)}
 
 BY_HYPER: dict[type, ModuleType] = {rule.Hyper: rule for rule in RULES.values()}
 

@@ -60,7 +60,7 @@ def hyper(s: Settings, dtype: np.dtype) -> Hyper:
     return Hyper(working_scalar(s.weight_decay, "weight_decay", dtype))
 
 
-def state_like(param: np.ndarray) -> State:
+def state_like(s: Settings, param: np.ndarray) -> State:
     return State(np.zeros_like(param))
 
 

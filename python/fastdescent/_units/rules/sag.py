@@ -55,6 +55,11 @@ def hyper(s: Settings, dtype: np.dtype) -> Hyper:
     return Hyper(working_scalar(s.weight_decay, "weight_decay", dtype))
 
 
+def state_like(s: Settings, param: np.ndarray) -> State:
+    """One sample's stored gradient and the total (optim.SAG keeps a memory row per sample)."""
+    return State(np.zeros_like(param), np.zeros_like(param))
+
+
 def table_of(seen: int, dtype: np.dtype) -> Table:
     return Table(np.full(1, seen, dtype=dtype))
 

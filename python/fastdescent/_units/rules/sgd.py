@@ -79,7 +79,7 @@ def hyper(s: Settings, dtype: np.dtype) -> Hyper:
                  working_scalar(s.weight_decay, "weight_decay", dtype), s.nesterov)  # fmt: skip
 
 
-def state_like(param: np.ndarray) -> State:
+def state_like(s: Settings, param: np.ndarray) -> State:
     return State(np.zeros_like(param))
 
 

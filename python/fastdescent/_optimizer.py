@@ -1,0 +1,319 @@
+"""The base of ``fastdescent.optim``'s optimizers: parameter groups, per-parameter state, checkpoints.
+
+As in torch.optim: ``params`` is a list of arrays or of groups (dicts with ``"params"`` and any of
+the optimizer's options, the others taken from its defaults); ``param_groups`` may be edited
+between steps (a schedule or a plateau rule changing ``"lr"``, or any other option: the next step
+checks and uses the new values); each parameter has its own state, with its own step count.
+``state[param]`` is that state (a dict: ``"step"`` and the rule's arrays, by the names of the rule's
+``State``).  A step is one native call per parameter array (``_backends.Backend.rule_step``).
+"""
+
+from __future__ import annotations
+
+import copy
+from types import ModuleType
+
+import numpy as np
+
+from . import _backends
+from ._records import StepInput
+from ._validation import FLOAT_DTYPES, as_array, check_finite, integer, real_scalar, working_scalar
+from .schedules import Schedule
+
+
+class ParameterState:
+    """Each parameter's state, looked up by the parameter itself (``opt.state[w]``), as in torch."""
+
+    def __init__(self):
+        self._by_id: dict[int, tuple[np.ndarray, dict]] = {}
+
+    def __getitem__(self, param: np.ndarray) -> dict:
+        try:
+            return self._by_id[id(param)][1]
+        except KeyError:
+            raise KeyError("this array is not a parameter of the optimizer") from None
+
+    def __contains__(self, param) -> bool:
+        return id(param) in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def _set(self, param: np.ndarray, state: dict) -> None:
+        self._by_id[id(param)] = (param, state)
+
+
+def _freeze(value):
+    return tuple(_freeze(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+class Optimizer:
+    """What every optimizer shares; a subclass names its ``rule`` (``fastdescent._units.rules``) and
+    maps a group's options onto the rule's settings (``rule_settings``)."""
+
+    rule: ModuleType
+
+    def __init__(self, params, defaults: dict, backend: str = "auto"):
+        self.backend, self._backend = _backends.resolve(backend)
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state = ParameterState()
+        self.step_count = 0  # calls of step(): a Schedule's lr is evaluated there
+        self._checked: list = []  # per group: (options key, settings, {dtype: hyper}, {dtype: state template})
+        if isinstance(params, np.ndarray):
+            params = [params]
+        if isinstance(params, (dict, str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(f"params must be a list of numpy arrays, or of parameter groups (dicts); got {params!r}")
+        params = list(params)
+        if not params:
+            raise ValueError("params is empty: give a list of numpy arrays to update in place")
+        if all(isinstance(p, dict) for p in params):
+            for group in params:
+                self.add_param_group(group)
+        elif any(isinstance(p, dict) for p in params):
+            raise TypeError("params must be all arrays or all parameter groups (dicts), not a mixture")
+        else:
+            self.add_param_group({"params": params})
+
+    # -- what a subclass defines ------------------------------------------------------------------
+
+    def rule_settings(self, group: dict):
+        """The rule's ``Settings`` from a group's options (the rule checks each one)."""
+        raise NotImplementedError
+
+    def _table(self, state: dict, settings, dtype: np.dtype):
+        """The step's per-step values (the rule's ``Table``, one row) for a parameter's state."""
+        return self.rule.table(settings, state["step"], 1, dtype)
+
+    def _after_step(self, state: dict, settings, rate: float) -> None:
+        """Scalars of a parameter's state that change with each step (besides ``"step"``)."""
+
+    def _new_state(self, param: np.ndarray, settings) -> dict:
+        return {"step": 0}
+
+    # -- parameter groups -------------------------------------------------------------------------
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """Every parameter, in the order of the groups: the order of ``step``'s gradients."""
+        return [param for group in self.param_groups for param in group["params"]]
+
+    def add_param_group(self, group: dict) -> None:
+        """Add a group of parameters with options of its own (torch's ``add_param_group``)."""
+        k = len(self.param_groups)
+        if not isinstance(group, dict):
+            raise TypeError(f"param group {k} must be a dict; got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"param group {k} has no 'params': give the arrays it updates")
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"param group {k} has option(s) {unknown} that {type(self).__name__} does not take; "
+                             f"its options are {sorted(self.defaults)}")  # fmt: skip
+        params = group["params"]
+        params = [params] if isinstance(params, np.ndarray) else params
+        if isinstance(params, (dict, str, bytes)) or not hasattr(params, "__iter__"):
+            raise TypeError(f"param group {k}: params must be a list of numpy arrays; got {params!r}")
+        params = list(params)
+        if not params:
+            raise ValueError(f"param group {k} has no parameters (params is empty)")
+        existing = self.params
+        for j, param in enumerate(params):
+            self._check_param(param, f"params[{len(existing) + j}]", existing + params[:j])
+        group = {**self.defaults, **group, "params": params}
+        self.param_groups.append(group)
+        self._checked.append(None)
+        settings = self._group_settings(k)
+        for param in params:
+            state = self._new_state(param, settings)
+            for name, array in zip(self.rule.State._fields, self.rule.state_like(settings, param)):
+                state.setdefault(name, array)
+            self.state._set(param, state)
+
+    @staticmethod
+    def _check_param(param, name: str, others: list[np.ndarray]) -> None:
+        if not isinstance(param, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array (updated in place); got {type(param).__name__}")
+        if param.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name} must be float32 or float64; got {param.dtype}")
+        if not (param.flags.c_contiguous and param.flags.aligned and param.flags.writeable):
+            raise ValueError(f"{name} must be C-contiguous, aligned and writeable: it is updated in place")
+        if param.size == 0:
+            raise ValueError(f"{name} is empty")
+        for j, other in enumerate(others):
+            if np.may_share_memory(param, other):
+                raise ValueError(f"{name} overlaps params[{j}]: each parameter is updated in place on its own")
+        check_finite(param, name)
+
+    def _group_settings(self, k: int):
+        """Group k's checked settings, checked again whenever one of its options has changed."""
+        group = self.param_groups[k]
+        key = tuple((name, _freeze(value)) for name, value in group.items() if name != "params")
+        checked = self._checked[k]
+        try:
+            if checked is not None and checked[0] == key:
+                return checked[1]
+        except TypeError:  # an option that cannot be compared: check every step
+            key = None
+        try:
+            lr = group["lr"]
+            if not isinstance(lr, Schedule):
+                real_scalar(lr, "lr", low=0.0, low_open=True)
+            settings = self.rule_settings(group)
+            for param in group["params"]:
+                self._hyper(settings, param.dtype)
+                if not isinstance(lr, Schedule):
+                    working_scalar(float(lr), "lr", param.dtype, positive=True)
+        except (TypeError, ValueError) as error:
+            where = f"param_groups[{k}]: " if len(self.param_groups) > 1 else ""
+            raise type(error)(f"{where}{error}") from None
+        self._checked[k] = (key, settings, {}, {})
+        return settings
+
+    def _hyper(self, settings, dtype: np.dtype):
+        return self.rule.hyper(settings, dtype)
+
+    def _rule_state(self, k: int, settings, state: dict, param: np.ndarray):
+        """The rule's ``State`` of a parameter: its arrays, an empty one for each array the settings
+        do not use, and a new one (filled as ``state_like`` would) for one they now use."""
+        templates = self._checked[k][3]
+        template = templates.get(param.dtype)
+        if template is None:
+            template = templates[param.dtype] = self.rule.state_like(settings, np.zeros(1, param.dtype))
+        arrays = []
+        for name, start in zip(self.rule.State._fields, template):
+            if start.size == 0:
+                arrays.append(start)
+                continue
+            array = state.get(name)
+            if array is None or array.shape != param.shape:
+                array = state[name] = np.full_like(param, start[0])
+            arrays.append(array)
+        return self.rule.State(*arrays)
+
+    # -- a step -----------------------------------------------------------------------------------
+
+    def step(self, grads) -> None:
+        """One step on every parameter, in place: ``grads[k]`` is the gradient of ``params[k]``."""
+        self._step(self._gradients(grads))
+
+    def _step(self, grads: list[np.ndarray], rule_states=None) -> None:
+        k = 0
+        for g, group in enumerate(self.param_groups):
+            settings = self._group_settings(g)
+            hypers = self._checked[g][2]
+            lr = group["lr"]
+            rate = lr(self.step_count) if isinstance(lr, Schedule) else float(lr)
+            for param in group["params"]:
+                state = self.state[param]
+                dtype = param.dtype
+                hyper = hypers.get(dtype)
+                if hyper is None:
+                    hyper = hypers[dtype] = self._hyper(settings, dtype)
+                rule_state = rule_states[k] if rule_states else self._rule_state(g, settings, state, param)
+                step = StepInput(working_scalar(rate, "lr", dtype, positive=True), state["step"],
+                                 self._table(state, settings, dtype))  # fmt: skip
+                self._backend.rule_step(param, grads[k], rule_state, hyper, step)
+                self._after_step(state, settings, rate)
+                state["step"] += 1
+                k += 1
+        self.step_count += 1
+
+    def _gradients(self, grads) -> list[np.ndarray]:
+        """The gradients as C-contiguous, aligned arrays of their parameters' dtypes, a copy only if
+        needed: a gradient that overlaps a parameter is copied first (the step writes the parameter
+        while it reads the gradient; the backends would not agree on what such a step means)."""
+        params = self.params
+        if isinstance(grads, np.ndarray) and len(params) == 1:
+            grads = [grads]
+        if isinstance(grads, (str, bytes, np.ndarray, dict)) or not hasattr(grads, "__iter__"):
+            raise TypeError(f"grads must be a list of arrays, one per parameter; got {type(grads).__name__}")
+        grads = list(grads)
+        if len(grads) != len(params):
+            raise ValueError(f"grads has {len(grads)} arrays for {len(params)} parameters")
+        checked = []
+        for k, (grad, param) in enumerate(zip(grads, params)):
+            name = f"grads[{k}]"
+            grad = as_array(grad, name)
+            if grad.dtype.kind not in "biuf":
+                raise TypeError(f"{name} must hold real numbers; got dtype {grad.dtype}")
+            if grad.shape != param.shape:
+                raise ValueError(f"{name} has shape {grad.shape} but params[{k}] has shape {param.shape}")
+            if any(np.may_share_memory(grad, p) for p in params):
+                grad = grad.copy()
+            grad = np.require(grad, dtype=param.dtype, requirements="CA")
+            check_finite(grad, name)
+            checked.append(grad)
+        return checked
+
+    # -- checkpoints ------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """A deep copy of everything the next step depends on, torch's layout: ``"state"`` maps each
+        parameter's index (in ``params`` order) to its state, ``"param_groups"`` holds each group's
+        options with its parameters' indices."""
+        index = {id(param): k for k, param in enumerate(self.params)}
+        groups = [{**{k: v for k, v in group.items() if k != "params"},
+                   "params": [index[id(p)] for p in group["params"]]} for group in self.param_groups]  # fmt: skip
+        state = {index[id(param)]: self.state[param] for param in self.params}
+        return copy.deepcopy({"optimizer": type(self).__name__, "step_count": self.step_count, "state": state,
+                              "param_groups": groups})  # fmt: skip
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Resume from ``state_dict()``: the same optimizer with groups of the same sizes and
+        parameters of the same shapes; the options and every state array are copied in."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError("state_dict must be a dict from Optimizer.state_dict() ('state', 'param_groups')")
+        name = state_dict.get("optimizer", type(self).__name__)
+        if name != type(self).__name__:
+            raise ValueError(f"state_dict holds the state of optimizer {name}, not {type(self).__name__}")
+        saved = copy.deepcopy(state_dict)
+        groups = saved["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"state_dict has {len(groups)} parameter groups; this optimizer has "
+                             f"{len(self.param_groups)}")  # fmt: skip
+        for k, (group, mine) in enumerate(zip(groups, self.param_groups)):
+            if len(group["params"]) != len(mine["params"]):
+                raise ValueError(f"state_dict's parameter group {k} has {len(group['params'])} parameters; this "
+                                 f"optimizer's has {len(mine['params'])}")  # fmt: skip
+        params = self.params
+        states = saved["state"]
+        for k, param in enumerate(params):
+            if k not in states:
+                raise ValueError(f"state_dict has no state for parameter {k}")
+            mine = self.state[param]
+            unknown = set(states[k]) - set(mine)
+            if unknown:
+                raise ValueError(f"state_dict's state of parameter {k} has {sorted(unknown)}, which "
+                                 f"{type(self).__name__} does not keep")  # fmt: skip
+            for key, value in states[k].items():
+                if not isinstance(value, np.ndarray) or value.size == 0:
+                    continue
+                current = mine.get(key)
+                shape = current.shape if isinstance(current, np.ndarray) and current.size else param.shape
+                if value.shape != shape:
+                    raise ValueError(f"state_dict's {key!r} of parameter {k} has shape {value.shape}; this "
+                                     f"optimizer's has shape {shape}")  # fmt: skip
+                check_finite(value, f"state_dict's {key!r} of parameter {k}")
+        previous = [dict(group) for group in self.param_groups], list(self._checked)
+        for group, mine in zip(groups, self.param_groups):
+            mine.update({key: value for key, value in group.items() if key != "params"})
+        self._checked = [None] * len(self.param_groups)
+        try:
+            for k in range(len(self.param_groups)):
+                self._group_settings(k)
+        except (TypeError, ValueError):
+            for mine, before in zip(self.param_groups, previous[0]):
+                mine.clear()
+                mine.update(before)
+            self._checked = previous[1]
+            raise
+        for k, param in enumerate(params):
+            state = self.state[param]
+            for key, value in states[k].items():
+                if key == "step":
+                    state[key] = integer(value, "step", low=0)
+                elif isinstance(value, np.ndarray):
+                    state[key] = np.require(value.astype(param.dtype), requirements="CA")
+                else:
+                    state[key] = value
+        self.step_count = integer(saved.get("step_count", 0), "step_count", low=0)

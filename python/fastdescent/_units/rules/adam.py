@@ -1,0 +1,128 @@
+"""torch.optim.Adam and AdamW, with AMSGrad (the single-tensor implementation).  Per element, t the
+step number from 1::
+
+    g    <- -g                                             (maximize)
+    p    <- p * (1 - lr * weight_decay)                    (decoupled weight decay: AdamW)
+    g    <- g + weight_decay * p                           (coupled weight decay: Adam)
+    m    <- lerp(m, g, 1 - beta1)                          (primitives.lerp: torch's two branches)
+    v    <- v * beta2 + ((1 - beta2) * g) * g
+    vmax <- max(vmax, v);  v <- vmax                       (amsgrad)
+    p    <- p + (-(lr / bc1)) * (m / (sqrt(v) / root_bc2 + eps))
+
+``bc1 = 1 - beta1 ** t`` and ``root_bc2 = (1 - beta2 ** t) ** 0.5`` are computed in float64 in Python
+(``powers``) and rounded once to the working dtype T; ``1 - beta1``, ``1 - beta2`` likewise;
+``lr / bc1`` and ``1 - lr * weight_decay`` are computed in T when the step begins.
+AdamW is this rule with ``decoupled_weight_decay=True``, as in torch.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..._validation import flag, real_scalar, working_scalar
+from .. import powers
+from ..primitives import lerp, maximum
+
+NAME = "adam"
+FITS = True  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
+EXAMPLES = (  # for tests/test_units.py
+    {},
+    {"beta1": 0.8, "beta2": 0.99, "eps": 1e-6, "weight_decay": 0.05},
+    {"amsgrad": True, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    {"beta1": 0.3, "maximize": True, "amsgrad": True},  # beta1 < 0.5: lerp's other branch
+)
+
+
+class Settings(NamedTuple):
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    amsgrad: bool = False
+    decoupled_weight_decay: bool = False
+    maximize: bool = False
+
+
+class Hyper(NamedTuple):
+    NAME = NAME
+    beta2: np.floating
+    average_weight: np.floating  # 1 - beta1 (lerp's weight)
+    average_keep: np.floating  # 1 - average_weight, in T (lerp's other branch)
+    square_weight: np.floating  # 1 - beta2
+    eps: np.floating
+    weight_decay: np.floating
+    one: np.floating  # 1 in T (1 - lr * weight_decay stays in T in Numba too)
+    decoupled: bool
+    maximize: bool
+
+
+class State(NamedTuple):
+    exp_avg: np.ndarray
+    exp_avg_sq: np.ndarray
+    max_exp_avg_sq: np.ndarray  # empty without amsgrad (the update tests its size, as C++ does)
+
+
+class Table(NamedTuple):
+    bias_correction1: np.ndarray  # 1 - beta1 ** t
+    root_bias_correction2: np.ndarray  # (1 - beta2 ** t) ** 0.5
+
+
+class Step(NamedTuple):
+    neg_step_size: np.floating  # -(lr / bias_correction1)
+    root_bias_correction2: np.floating
+    decay: np.floating  # 1 - lr * weight_decay (decoupled weight decay)
+
+
+def beta(value, name: str) -> float:
+    return real_scalar(value, name, low=0.0, high=1.0, high_open=True)
+
+
+def settings(*, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False, decoupled_weight_decay=False,
+             maximize=False) -> Settings:  # fmt: skip
+    return Settings(beta(beta1, "beta1"), beta(beta2, "beta2"), real_scalar(eps, "eps", low=0.0),
+                    real_scalar(weight_decay, "weight_decay", low=0.0), flag(amsgrad, "amsgrad"), flag(decoupled_weight_decay, "decoupled_weight_decay"),
+                    flag(maximize, "maximize"))  # fmt: skip
+
+
+def hyper(s: Settings, dtype: np.dtype) -> Hyper:
+    average_weight = working_scalar(1.0 - s.beta1, "1 - beta1", dtype)
+    return Hyper(working_scalar(s.beta2, "beta2", dtype), average_weight, np.dtype(dtype).type(1) - average_weight,
+                 working_scalar(1.0 - s.beta2, "1 - beta2", dtype), working_scalar(s.eps, "eps", dtype),
+                 working_scalar(s.weight_decay, "weight_decay", dtype), np.dtype(dtype).type(1),
+                 s.decoupled_weight_decay, s.maximize)  # fmt: skip
+
+
+def state_like(s: Settings, param: np.ndarray) -> State:
+    return State(np.zeros_like(param), np.zeros_like(param), np.zeros_like(param) if s.amsgrad else param[:0].copy())
+
+
+def table(s: Settings, first_step: int, n_steps: int, dtype: np.dtype) -> Table:
+    """The steps first_step .. first_step + n_steps - 1 (counted from 0: step k is torch's t = k + 1)."""
+    bias_correction1 = powers.one_minus_powers(s.beta1, first_step + 1, n_steps)
+    bias_correction2 = powers.one_minus_powers(s.beta2, first_step + 1, n_steps)
+    return Table(bias_correction1.astype(dtype), powers.square_roots(bias_correction2).astype(dtype))
+
+
+def begin_step(hyper: Hyper, lr, t, table: Table, row) -> Step:
+    return Step(-(lr / table.bias_correction1[row]), table.root_bias_correction2[row],
+                hyper.one - lr * hyper.weight_decay)
+
+
+def update(param, grad, state: State, i, hyper: Hyper, step: Step) -> None:
+    g = -grad[i] if hyper.maximize else grad[i]
+    p = param[i]
+    if hyper.weight_decay != 0:
+        if hyper.decoupled:
+            p = p * step.decay
+        else:
+            g = g + hyper.weight_decay * p
+    m = lerp(state.exp_avg[i], g, hyper.average_weight, hyper.average_keep)
+    state.exp_avg[i] = m
+    v = state.exp_avg_sq[i] * hyper.beta2 + (hyper.square_weight * g) * g
+    state.exp_avg_sq[i] = v
+    if state.max_exp_avg_sq.size:
+        v = maximum(state.max_exp_avg_sq[i], v)
+        state.max_exp_avg_sq[i] = v
+    param[i] = p + step.neg_step_size * (m / (np.sqrt(v) / step.root_bias_correction2 + hyper.eps))
