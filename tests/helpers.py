@@ -69,7 +69,7 @@ def assert_every_lane_tail_matches_the_reference(backend, dtype):
         X, y, w = make_data(d, 53, d, dtype, low_exp=-1.5, high_exp=-0.5, zero_share=0.2)
         weights = np.abs(make_data(d + 1, 53, 1, dtype)[1]) % 3
         for options in ({"batch_size": 1}, {"batch_size": 7, "momentum": 0.5}, {"batch_size": 17},
-                        {"batch_size": 16, "method": "sag"}, {}):  # fmt: skip
+                        {"batch_size": 16, "solver": "sag"}, {}):  # fmt: skip
             kwargs = dict(lr=0.01, max_iter=2, random_state=1, sample_weight=weights, **options)
             expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
             fit = fastdescent.fit_linear(X, y, backend=backend, **kwargs)

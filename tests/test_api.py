@@ -92,7 +92,7 @@ def test_caller_arrays_are_not_modified(backend):
     before = [a.tobytes() for a in (X, y, w, lr)]
     fastdescent.mse_loss_grad(X, y, w, backend=backend)
     fastdescent.fit_linear(X, y, lr=lr, batch_size=5, momentum=0.5, average=True, coef_init=w, backend=backend)
-    fastdescent.fit_linear(X, y, method="sag", batch_size=5, coef_init=w, backend=backend)
+    fastdescent.fit_linear(X, y, solver="sag", batch_size=5, coef_init=w, backend=backend)
     assert [a.tobytes() for a in (X, y, w, lr)] == before
 
 
@@ -111,7 +111,15 @@ def test_caller_arrays_are_not_modified(backend):
         ({"l2": -1.0}, ValueError, "l2"),
         ({"tol": -1.0}, ValueError, "tol"),
         ({"max_iter": 0}, ValueError, "max_iter"),
-        ({"method": "adam"}, ValueError, "method"),
+        ({"solver": "lbfgs"}, ValueError, "solver must be one of"),
+        ({"solver": "adam", "beta_1": 1.0}, ValueError, "beta1"),
+        ({"solver": "adam", "beta_2": -0.5}, ValueError, "beta2"),
+        ({"solver": "adam", "eps": -1e-8}, ValueError, "eps"),
+        ({"solver": "adam", "momentum": 0.9}, ValueError, "momentum=0.9 does not apply to solver='adam'"),
+        ({"solver": "sgd", "beta_1": 0.9}, ValueError, "beta_1=0.9 does not apply to solver='sgd'"),
+        ({"solver": "rmsprop", "amsgrad": True}, ValueError, "amsgrad"),
+        ({"solver": "rmsprop", "centered": "yes"}, TypeError, "centered"),
+        ({"solver": "adamw", "weight_decay": -1.0}, ValueError, "weight_decay"),
         ({"average": -2}, ValueError, "average"),
         ({"coef_init": np.ones(3)}, ValueError, "coef_init"),
     ],

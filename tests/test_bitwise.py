@@ -33,7 +33,7 @@ FIT_OPTIONS = st.fixed_dictionaries(
         "momentum": st.sampled_from([0.0, 0.5, 0.9]),
         "nesterov": st.booleans(),
         "average": st.sampled_from([False, True, 0, 3, 50]),
-        "method": st.sampled_from(["sgd", "sag"]),
+        "solver": st.sampled_from(["sgd", "sag"]),
         "l2": st.sampled_from([0.0, 0.01]),
         "fit_intercept": st.booleans(),
         "shuffle": st.booleans(),
@@ -124,7 +124,7 @@ def test_divergence_is_reported_identically(native):
 def test_fit_split_over_native_calls_is_unchanged(monkeypatch, backend_name):
     """When the shuffles do not fit one call, the fit spans several calls with the same bits."""
     X, y, _ = make_data(3, 90, 5, np.float32, low_exp=-1, high_exp=0.5)
-    options = {"batch_size": 4, "momentum": 0.9, "average": 10, "method": "sag", "lr": 0.01, "max_iter": 7}
+    options = {"batch_size": 4, "momentum": 0.9, "average": 10, "solver": "sag", "lr": 0.01, "max_iter": 7}
     whole = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
     monkeypatch.setattr(_driver, "ORDER_BUDGET", 2 * 90)
     split = fastdescent.fit_linear(X, y, random_state=1, backend=backend_name, **options)
@@ -169,13 +169,20 @@ METHODS = {
     "momentum": {"batch_size": 8, "momentum": 0.9},
     "nesterov": {"batch_size": 300, "momentum": 0.5, "nesterov": True, "l2": 0.01},
     "averaged": {"batch_size": 4, "average": 20},
-    "sag": {"batch_size": 1, "method": "sag", "l2": 0.01},
-    "sag-minibatch": {"batch_size": 5, "method": "sag", "momentum": 0.3, "fit_intercept": False},
+    "sag": {"batch_size": 1, "solver": "sag", "l2": 0.01},
+    "sag-minibatch": {"batch_size": 5, "solver": "sag", "momentum": 0.3, "fit_intercept": False},
     "ordered": {"batch_size": 50, "shuffle": False, "tol": 1e-4, "n_iter_no_change": 2},
     "clipped": {"batch_size": 16, "momentum": 0.9, "clip_norm": 1.0},
-    "weighted-sag": {"batch_size": 4, "method": "sag", "sample_weight": np.linspace(0, 2, 700)},
+    "weighted-sag": {"batch_size": 4, "solver": "sag", "sample_weight": np.linspace(0, 2, 700)},
     "early-stopping": {"batch_size": 10, "early_stopping": True, "tol": 1e-3, "validation_fraction": 0.2},
     "scheduled": {"batch_size": 7, "lr": fastdescent.schedules.exponential_decay(0.02, 0.5, 100), "gtol": 1e-3},
+    "adam": {"solver": "adam", "batch_size": 16, "average": 30, "clip_norm": 2.0},
+    "amsgrad-gd": {"solver": "adam", "amsgrad": True, "beta_1": 0.3, "l2": 0.01},
+    "adamw": {"solver": "adamw", "batch_size": 8, "tol": 1e-4, "n_iter_no_change": 2},
+    "adagrad": {"solver": "adagrad", "batch_size": 1, "eps": 1e-6, "weight_decay": 0.01},
+    "rmsprop": {"solver": "rmsprop", "batch_size": 10, "centered": True, "momentum": 0.5, "early_stopping": True},
+    "nadam": {"solver": "nadam", "batch_size": 32, "lr": fastdescent.schedules.cosine_decay(0.02, 200),
+              "sample_weight": np.linspace(0, 2, 700)},
 }
 
 
@@ -195,7 +202,7 @@ def test_fit_bits_on_larger_data(native, method, dtype, d):
 def test_sag_minibatch_with_repeated_rows(native):
     """SAG draws rows with replacement: a batch of 8 from 10 rows repeats some of them."""
     X, y, _ = make_data(2, 10, 3, np.float64, low_exp=-1, high_exp=0)
-    options = {"lr": 0.05, "batch_size": 8, "method": "sag", "l2": 0.01}
+    options = {"lr": 0.05, "batch_size": 8, "solver": "sag", "l2": 0.01}
     expected = _fit_or_divergence(X, y, "numpy", options, 20)
     assert_same_fit(_fit_or_divergence(X, y, native, options, 20), expected)
 

@@ -39,7 +39,7 @@ def test_gradient_against_exact_arithmetic(backend, dtype, n, d, seed):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"average": True, "l2": 0.1}, {"method": "sag"}])
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"average": True, "l2": 0.1}, {"solver": "sag"}])
 def test_one_batch_of_all_rows_is_full_batch_gradient_descent(backend, dtype, options):
     X, y, _ = make_data(5, 700, 9, dtype, low_exp=-1, high_exp=0)
     full = fastdescent.fit_linear(X, y, lr=0.05, max_iter=6, backend=backend, **options)
@@ -102,7 +102,7 @@ CLASSIC = {
     "momentum": {"lr": 0.01, "batch_size": 1, "momentum": 0.9},
     "nesterov": {"lr": 0.01, "batch_size": 1, "momentum": 0.9, "nesterov": True},
     "averaged": {"lr": 0.02, "batch_size": 1, "average": 2000},
-    "sag": {"lr": 0.02, "batch_size": 1, "method": "sag"},
+    "sag": {"lr": 0.02, "batch_size": 1, "solver": "sag"},
 }
 
 

@@ -28,6 +28,9 @@ METHODS = {
     "sgd-momentum": {"batch_size": 50, "momentum": 0.9},
     "sgd-averaged": {"batch_size": 64, "average": True, "l2": 0.01},
     "sgd-in-order": {"batch_size": 100, "shuffle": False},
+    "gd-adam": {"solver": "adam"},
+    "sgd-nadam": {"solver": "nadam", "batch_size": 40, "weight_decay": 0.01},
+    "sgd-rmsprop-in-order": {"solver": "rmsprop", "batch_size": 100, "shuffle": False, "centered": True},
 }
 
 
@@ -199,8 +202,8 @@ def test_bad_dask_input_is_refused():
     Xd, yd = _dask(X, y, 1000)
     with pytest.raises(ValueError, match="y has 2999 values but X has 3000 rows"):
         fastdescent.fit_linear(Xd, yd[:-1])
-    with pytest.raises(ValueError, match="method='sag'"):
-        fastdescent.fit_linear(Xd, yd, batch_size=10, method="sag")
+    with pytest.raises(ValueError, match="solver=.sag."):
+        fastdescent.fit_linear(Xd, yd, batch_size=10, solver="sag")
     with pytest.raises(ValueError, match="early_stopping"):
         fastdescent.fit_linear(Xd, yd, batch_size=10, early_stopping=True)
     with pytest.raises(ValueError, match="unknown chunk sizes"):
@@ -376,8 +379,8 @@ def test_predict_on_integer_dask_arrays_is_float64():
 
 def test_chunked_shuffle_options_are_checked():
     X, y = _data(np.float64)
-    with pytest.raises(ValueError, match="does not apply to method=.sag."):
-        fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", method="sag")
+    with pytest.raises(ValueError, match="does not apply to solver=.sag."):
+        fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", solver="sag")
     with pytest.raises(ValueError, match="early_stopping"):
         fastdescent.fit_linear(X, y, batch_size=16, shuffle="chunked", early_stopping=True)
     with pytest.raises(ValueError, match="chunk_rows must be an integer >= 1; got 0"):
@@ -393,7 +396,7 @@ def test_memory_maps_keep_random_access_methods(tmp_path):
     path = tmp_path / "X.f64"
     X.tofile(path)
     mapped = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
-    for options in ({"method": "sag", "batch_size": 10, "shuffle": False}, {"early_stopping": True, "batch_size": 10}):
+    for options in ({"solver": "sag", "batch_size": 10, "shuffle": False}, {"early_stopping": True, "batch_size": 10}):
         got = fastdescent.fit_linear(mapped, y, lr=0.001, max_iter=2, random_state=0, **options)
         _assert_same_fit(got, fastdescent.fit_linear(X, y, lr=0.001, max_iter=2, random_state=0, **options))
 

@@ -55,7 +55,7 @@ def api_calls(draw):
                 "momentum": st.sampled_from([0.0, 0.5, 0.99, 1.0, -0.1, np.nan]),
                 "nesterov": st.booleans(),
                 "average": st.sampled_from([False, True, 0, 5, -1, 2.5]),
-                "method": st.sampled_from(["sgd", "sag", "lbfgs"]),
+                "solver": st.sampled_from(["sgd", "sag", "lbfgs"]),
                 "l2": st.sampled_from([0.0, 0.1, -1.0, np.inf]),
                 "fit_intercept": st.booleans(),
                 "max_iter": st.sampled_from([1, 3, 0, -1]),
@@ -90,7 +90,7 @@ def test_fuzzed_calls_raise_only_documented_errors(call):
 def test_fits_in_several_threads_equal_fits_one_after_another(backend):
     X, y, _ = make_data(1, 3000, 12, np.float64, low_exp=-1, high_exp=0)
     configs = [
-        {"batch_size": 8, "momentum": 0.9, "random_state": seed, "method": method}
+        {"batch_size": 8, "momentum": 0.9, "random_state": seed, "solver": method}
         for seed in range(3)
         for method in ("sgd", "sag")
     ]

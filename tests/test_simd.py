@@ -24,7 +24,7 @@ def use_simd():
 CASES = [
     ({}, np.float64, 700, 9),
     ({"batch_size": 1, "momentum": 0.9, "l2": 0.01}, np.float32, 300, 17),
-    ({"batch_size": 40, "method": "sag", "average": 5}, np.float64, 520, 33),
+    ({"batch_size": 40, "solver": "sag", "average": 5}, np.float64, 520, 33),
     ({"batch_size": 300, "nesterov": True, "momentum": 0.5, "clip_norm": 1.0}, np.float32, 800, 130),
     ({"batch_size": 300, "momentum": 0.9}, np.float64, 600, 32),  # w and the sums in registers, blocks of 256
     ({}, np.float32, 1100, 64),
@@ -121,7 +121,7 @@ def test_a_fit_uses_x_in_place_and_allocates_little():
 
     X, y, _ = make_data(7, 100_000, 50, np.float64, low_exp=-1, high_exp=0)  # 40 MB
     fastdescent.fit_linear(X, y, max_iter=1, backend="cpp")
-    for options in ({}, {"batch_size": 64, "momentum": 0.9}, {"batch_size": 1, "method": "sag"}):
+    for options in ({}, {"batch_size": 64, "momentum": 0.9}, {"batch_size": 1, "solver": "sag"}):
         tracemalloc.start()
         fastdescent.fit_linear(X, y, lr=1e-3, max_iter=2, random_state=0, backend="cpp", **options)
         _, peak = tracemalloc.get_traced_memory()

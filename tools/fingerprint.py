@@ -13,6 +13,7 @@ count.  Only the public API is used, so any two versions can be compared.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import sys
 import warnings
@@ -57,6 +58,8 @@ def _fit_options(options, n):
     if options.get("lr") == "exponential":
         options["lr"] = schedules.exponential_decay(0.02, 0.5, 100)
     options.setdefault("lr", 0.01)
+    if "method" in options and "solver" in inspect.signature(fastdescent.fit_linear).parameters:
+        options["solver"] = options.pop("method")  # its name since version 0.2
     return options
 
 

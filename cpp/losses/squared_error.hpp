@@ -1,4 +1,4 @@
-// The squared error r**2 in torch's MSELoss scaling: python/fastdescent/_units/losses/squared_error.py.
+// The squared error r**2 in torch's MSELoss scaling, or r**2 / 2: python/fastdescent/_units/losses/squared_error.py.
 #pragma once
 
 #include "fields.hpp"
@@ -13,8 +13,9 @@ struct SquaredError {
     template <class T>
     struct Hyper {
         T derivative_clip;  // 0: none; else the r in q is clipped to [-clip, clip] (scikit-learn's 1e12)
-        T scale;            // the gradient is scale * (sums / count): 2
-        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, scale); }
+        T scale;            // the gradient is scale * (sums / count): 2, or 1 for the half
+        T value_scale;      // a row's loss term is ((s r) r) * value_scale: 1, or 1/2 for the half
+        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, scale, value_scale); }
     };
 };
 
@@ -24,7 +25,7 @@ inline namespace FASTDESCENT_ARCH {
 
 template <>
 struct LossCode<losses::SquaredError> {
-    // q weighs the row's x in the gradient's sums; term = (s r) r is its share of the loss's.
+    // q weighs the row's x in the gradient's sums; term = ((s r) r) * value_scale its share of the loss's.
     template <class T>
     static void row_terms(T r, T s, bool weighted, const losses::SquaredError::Hyper<T>& hyper, T& q, T& term) {
         const T loss_q = weighted ? s * r : r;
@@ -34,7 +35,7 @@ struct LossCode<losses::SquaredError> {
             const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
             q = weighted ? s * clipped : clipped;
         }
-        term = loss_q * r;
+        term = (loss_q * r) * hyper.value_scale;
     }
 };
 

@@ -284,7 +284,7 @@ def w2(report: Report, quick: bool, repeats: int) -> None:
         "momentum": {"momentum": 0.9},
         "Nesterov": {"momentum": 0.9, "nesterov": True},
         "averaged": {"average": True},
-        "SAG": {"method": "sag"},
+        "SAG": {"solver": "sag"},
     }
     first = report.machine["backends"][0]
     functions = {}

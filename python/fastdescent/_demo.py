@@ -27,8 +27,8 @@ METHODS = {
         {"lr": 0.01, "batch_size": 32, "average": 3000, "max_iter": 30},
     ),
     "SAG": (
-        {"lr": 0.02, "batch_size": 1, "method": "sag", "max_iter": 1000},
-        {"lr": 0.01, "batch_size": 32, "method": "sag", "max_iter": 30},
+        {"lr": 0.02, "batch_size": 1, "solver": "sag", "max_iter": 1000},
+        {"lr": 0.01, "batch_size": 32, "solver": "sag", "max_iter": 30},
     ),
 }
 

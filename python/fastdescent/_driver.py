@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _status
 from ._chunked import ChunkedData, ChunkedEpochs
+from ._chunked.sources import retire_pool
 from ._errors import DivergenceError
 from ._plan import LOSS_GROWTH_LIMIT, Plan, Rates
 from ._records import FitData, FitState, History, Rows
@@ -124,7 +125,8 @@ def run(
     if chunked:
         advance = ChunkedEpochs(backend, X, state, plan, rates, rng)
     else:
-        validation_scale = _validation_scale(y, weights, validation)
+        # the validation loss is the squared error's value: (half of) the mean squared residual
+        validation_scale = _validation_scale(y, weights, validation) / float(plan.kernel.loss.value_scale)
 
         def advance(n_epochs, history, following=0):
             schedule = plan.schedule(rates, steps_taken(state), n_epochs * steps_per_epoch)
@@ -156,6 +158,8 @@ def run(
         interrupted = False
     finally:
         shuffles.close(wait=not interrupted)
+        if interrupted:  # Ctrl-C may land between two chunk maps: no pool worker outlives the fit
+            retire_pool()
         if bar is not None:
             bar.close()
     runs = history.first(done)

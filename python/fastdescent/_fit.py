@@ -1,7 +1,9 @@
-"""``fit_linear``: least squares by gradient descent, SGD, momentum, averaging or SAG, on one backend."""
+"""``fit_linear``: least squares by gradient descent, SGD, momentum, averaging, SAG or the adaptive
+rates (Adam, AdamW, Adagrad, RMSprop, NAdam), on one backend."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,7 @@ from ._plan import (
     shuffle_mode,
     split_validation,
 )
+from ._solvers import solver_plan
 from ._state import new_state, solution, steps_taken
 from ._validation import as_data, as_sample_weight, integer, real_scalar
 
@@ -57,10 +60,16 @@ def fit_linear(
     *,
     lr=0.01,
     batch_size: int | None = None,
+    solver: str = "sgd",
     momentum: float = 0.0,
     nesterov: bool = False,
+    beta_1: float | None = None,
+    beta_2: float | None = None,
+    eps: float | None = None,
+    amsgrad: bool = False,
+    centered: bool = False,
+    weight_decay: float | None = None,
     average: bool | int = False,
-    method: str = "sgd",
     l2: float = 0.0,
     fit_intercept: bool = True,
     max_iter: int = 100,
@@ -82,6 +91,7 @@ def fit_linear(
     n_threads: int | None = None,
     chunk_rows=None,
     backend: str = "auto",
+    method: str | None = None,
 ) -> FitResult:
     """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
 
@@ -103,18 +113,35 @@ def fit_linear(
         The chunks of the chunked shuffle and of a memory map's reading (an int: all chunks that
         size but the last; a sequence: each size).  None: a Dask array's own chunks, else about
         64 MiB of X per chunk.  Full-batch descent rechunks to ``256 * 2**k`` rows (same bits).
+    solver : {"sgd", "sag", "adam", "adamw", "adagrad", "rmsprop", "nadam"}
+        The update each step makes with its gradient g (of the coefficients and the intercept
+        together), torch.optim's formula for each (``fastdescent.optim``; ``docs/solvers.md``):
+        "sgd" plain steps or momentum; "sag" the stochastic average gradient (Le Roux, Schmidt and
+        Bach): each sample's last residual is kept and every step follows the average of the stored
+        gradients over the samples seen so far, its rows drawn with replacement (n draws per epoch)
+        unless ``shuffle=False``, which cycles through the rows in order; "adam" (with
+        ``amsgrad``), "adamw" (Adam with decoupled weight decay), "adagrad", "rmsprop", "nadam":
+        the adaptive rates, with ``lr`` (or the schedule) as their step size.
     momentum, nesterov : float, bool
-        Heavy-ball momentum as torch.optim.SGD defines it: ``v <- momentum * v + g`` (the first step
-        sets ``v = g``), then ``theta <- theta - lr * v``; with ``nesterov=True`` the step is
-        ``lr * (g + momentum * v)``.  The rate stays outside the velocity.
+        Heavy-ball momentum ("sgd", "sag", "rmsprop") as torch.optim.SGD defines it:
+        ``v <- momentum * v + g`` (the first step sets ``v = g``), then ``theta <- theta - lr * v``;
+        with ``nesterov=True`` ("sgd", "sag") the step is ``lr * (g + momentum * v)``.
+    beta_1, beta_2, eps, amsgrad, centered : float or None, float or None, float or None, bool, bool
+        The adaptive solvers' options (scikit-learn's MLP names; None is torch's default): the decay
+        of the gradients' average (beta_1: "adam", "adamw", "nadam"; 0.9) and of the squared
+        gradients' (beta_2: "adam", "adamw", "nadam", 0.999; "rmsprop", its alpha, 0.99); the
+        denominator's term (eps: 1e-8; "adagrad" 1e-10); AMSGrad's maximum ("adam", "adamw");
+        centered RMSprop.  An option given to a solver that does not use it is a ValueError.
+    weight_decay : float or None
+        torch's weight decay, on every coordinate the step moves, the intercept included (``l2``
+        is the penalty on the coefficients only): added to the gradient (``g + weight_decay *
+        theta``), or for "adamw" decoupled, ``theta <- theta * (1 - lr * weight_decay)`` before the
+        step (None: 0.01 for "adamw", else 0).
     average : bool or int
         Polyak–Ruppert iterate averaging.  True averages every iterate; an integer ``t0`` starts
         after ``t0`` steps.  The returned coefficients are the average.
-    method : {"sgd", "sag"}
-        "sag" is the stochastic average gradient (Le Roux, Schmidt and Bach): each sample's last
-        residual is kept and every step follows the average of the stored gradients over the
-        samples seen so far.  Its rows are drawn with replacement (n draws per epoch) unless
-        ``shuffle=False``, which cycles through the rows in order.
+    method : {"sgd", "sag"} or None
+        Deprecated: the former name of ``solver``.
     max_iter : int
         Number of epochs (passes over the data) at most.
     tol, n_iter_no_change : float or None, int
@@ -157,10 +184,17 @@ def fit_linear(
         A smaller learning rate (or ``clip_norm``) usually helps.
     """
     name, backend = _backends.resolve(backend)
+    if method is not None:
+        warnings.warn("fit_linear's method= is now solver= (the same names); method= will be removed",
+                      FutureWarning, stacklevel=2)  # fmt: skip
+        solver = method
+    rule, method, rule_params = solver_plan(solver, momentum=momentum, nesterov=nesterov, beta_1=beta_1,
+                                            beta_2=beta_2, eps=eps, amsgrad=amsgrad, centered=centered,
+                                            weight_decay=weight_decay)  # fmt: skip
     shuffle = shuffle_mode(shuffle)
     data = None
     if reads_in_chunks(X, batch_size, shuffle, sag=method == "sag", early_stopping=early_stopping,
-                       sag_name="method='sag'"):  # fmt: skip
+                       sag_name="solver='sag'"):  # fmt: skip
         if batch_size is not None:
             integer(batch_size, "batch_size", low=1)
         data = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=chunk_rows,
@@ -184,7 +218,7 @@ def fit_linear(
         train_rows, validation_rows = split_validation(rng, n, fraction)
     epoch_rows = n if train_rows is None else train_rows.shape[0]
     plan = make_plan(
-        dtype, epoch_rows, batch_size=batch_size, rule_params={"momentum": momentum, "nesterov": nesterov},
+        dtype, epoch_rows, batch_size=batch_size, rule=rule, rule_params=rule_params,
         average_start=average_start(average), method=method, penalty_params={"strength": l2}, fit_intercept=fit_intercept,
         tol=tol,
         n_iter_no_change=n_iter_no_change, clip_norm=clip_norm, gtol=gtol, shuffle=shuffle, n_threads=n_threads,

@@ -3,12 +3,12 @@
 Change one import line.  The parameters, their defaults and meanings, the fitted attributes and
 the methods are scikit-learn's; the fit runs natively, the same bits on every backend.
 
-scikit-learn minimises ``mean(½ r²) + ½ alpha ‖w‖²`` with per-sample steps ``eta * (r x + alpha w)``.
-fastdescent's objective is twice that (``mean(r²) + l2 ‖w‖²``), so the estimator runs it with
-``l2 = alpha`` and a rate of ``eta / 2`` (exact: halving changes no bit) and doubles ``tol``: the
-same steps, in exact arithmetic, as scikit-learn's, with its 1e12 clip on the loss derivative and
-its ValueError when the weights overflow.  One difference remains: scikit-learn shrinks ``w`` by
-``max(0, 1 - eta alpha)`` (we subtract ``eta alpha w``: the same until ``eta alpha > 1``).
+The objective is scikit-learn's, ``mean(½ r²) + ½ alpha ‖w‖²`` (the squared error's ``half`` and
+an L2 strength of ``alpha / 2``), with per-sample steps ``eta * (r x + alpha w)``, scikit-learn's
+1e12 clip on the loss derivative and its ValueError when the weights overflow.  One difference
+remains: scikit-learn shrinks ``w`` by ``max(0, 1 - eta alpha)`` (we subtract ``eta alpha w``: the
+same until ``eta alpha > 1``).  The additions (``batch_size``, ``momentum``, the ``solver``s, the
+backends, Dask input) are fastdescent's.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ._errors import DivergenceError
 from ._records import aligned
 from ._plan import Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode, split_validation
 from ._state import new_state, restart_tol, solution, steps_taken
-from ._units.rules import sgd
+from ._solvers import solver_plan
+from ._units.rules import RULES
 from ._validation import as_sample_weight, integer, real_scalar
 from .schedules import Schedule
 
@@ -38,7 +39,6 @@ LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
 # scikit-learn clips the loss derivative (the residual) to +-1e12 and stops only when the weights
 # stop being finite; the estimator does the same, in every backend.
 MAX_DLOSS = 1e12
-SOLVERS = ("sgd", "sag")
 
 
 class SGDRegressor(RegressorMixin, BaseEstimator):
@@ -51,10 +51,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     batch_size : int or None, default=1
         Rows per step; 1 is scikit-learn's per-sample SGD, None is full-batch gradient descent.
         The learning-rate schedules count samples (scikit-learn's ``t``), whatever the batch size.
+    solver : {"sgd", "sag", "adam", "adamw", "adagrad", "rmsprop", "nadam"}
+        The update of each step (see :func:`fastdescent.fit_linear`): "sgd" is scikit-learn's; "sag"
+        steps along the stochastic average gradient (rows drawn with replacement); the others are
+        torch.optim's adaptive rules, their step size the learning rate (``learning_rate`` and
+        ``eta0``: for them "constant" with an eta0 near 1e-3 is the usual choice, scikit-learn's MLP
+        uses 0.001).
     momentum, nesterov : float, bool
         Heavy-ball momentum as torch.optim.SGD defines it (see :func:`fastdescent.fit_linear`).
-    solver : {"sgd", "sag"}
-        "sag" steps along the stochastic average gradient (rows drawn with replacement).
+    beta_1, beta_2, eps, amsgrad, centered, weight_decay : the adaptive solvers' options
+        As in :func:`fastdescent.fit_linear` (None: torch's default for the solver; ``eps`` is the
+        denominator's term, scikit-learn's MLP ``epsilon``, a name this estimator's loss has).
     backend : {"auto", "cpp", "numba", "numpy"}
         Every backend gives the same bits.
     learning_rate : str or Schedule
@@ -72,7 +79,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     coef_ : ndarray (n_features,), intercept_ : ndarray (1,), n_iter_ : int, t_ : float
         ``t_`` is the number of samples seen plus one, as in scikit-learn.
     n_features_in_, feature_names_in_ : as in scikit-learn.
-    loss_history_ : ndarray of the epoch losses of the last fit (fastdescent's objective).
+    loss_history_ : ndarray of the epoch losses of the last fit (scikit-learn's objective).
     validation_scores_ : ndarray or None, the R^2 on the validation rows per epoch (early stopping).
     """
 
@@ -102,6 +109,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         momentum=0.0,
         nesterov=False,
         solver="sgd",
+        beta_1=None,
+        beta_2=None,
+        eps=None,
+        amsgrad=False,
+        centered=False,
+        weight_decay=None,
         backend="auto",
         n_threads=None,
         chunk_rows=None,
@@ -129,6 +142,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.momentum = momentum
         self.nesterov = nesterov
         self.solver = solver
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+        self.amsgrad = amsgrad
+        self.centered = centered
+        self.weight_decay = weight_decay
         self.backend = backend
         self.n_threads = n_threads
         self.chunk_rows = chunk_rows
@@ -210,15 +229,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 f"learning_rate must be one of {LEARNING_RATES} or a fastdescent.schedules object; "
                 f"got {self.learning_rate!r}"
             )
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r}")
         real_scalar(self.alpha, "alpha", low=0.0)
         if isinstance(self.learning_rate, str) and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
         if self.learning_rate in ("constant", "invscaling", "adaptive"):
             real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
         real_scalar(self.power_t, "power_t", low=0.0)
-        sgd.settings(momentum=self.momentum, nesterov=self.nesterov)
+        rule, _, rule_params = self._solver()
+        RULES[rule].settings(**rule_params)
         integer(self.max_iter, "max_iter", low=1)
         integer(self.n_iter_no_change, "n_iter_no_change", low=1)
         if self.tol is not None and (not isinstance(self.tol, numbers.Real) or math.isnan(self.tol)):
@@ -233,6 +251,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
         _backends.resolve(self.backend)
+
+    def _solver(self) -> tuple[str, str, dict]:
+        return solver_plan(self.solver, momentum=self.momentum, nesterov=self.nesterov, beta_1=self.beta_1,
+                           beta_2=self.beta_2, eps=self.eps, amsgrad=self.amsgrad, centered=self.centered,
+                           weight_decay=self.weight_decay)  # fmt: skip
 
     def _validate(self, X, y, sample_weight, reset: bool):
         if reads_in_chunks(X, self.batch_size, shuffle_mode(self.shuffle), sag=self.solver == "sag",
@@ -287,14 +310,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             train_rows, validation_rows = split_validation(self._rng, n, self.validation_fraction)
         epoch_rows = n if train_rows is None else train_rows.shape[0]
         tol = None if self.tol is None or self.tol == -math.inf else float(self.tol)
+        rule, method, rule_params = self._solver()
         plan = make_plan(
-            X.dtype, epoch_rows, batch_size=self.batch_size,
-            rule_params={"momentum": self.momentum, "nesterov": self.nesterov},
-            average_after_samples=int(self.average), method=self.solver,
-            penalty_params={"strength": self.alpha if self.penalty == "l2" else 0.0, "name": "alpha"},
-            loss_params={"derivative_clip": MAX_DLOSS}, fit_intercept=self.fit_intercept,
-            # scikit-learn's objective is half ours; its validation score is R^2 either way.
-            tol=None if tol is None else tol if validation_rows is not None else 2 * tol, tol_low=None,
+            X.dtype, epoch_rows, batch_size=self.batch_size, rule=rule, rule_params=rule_params,
+            average_after_samples=int(self.average), method=method,
+            # scikit-learn's objective: half the squared error, half alpha as our L2 strength
+            penalty_params={"strength": self.alpha / 2 if self.penalty == "l2" else 0.0, "name": "alpha / 2"},
+            loss_params={"derivative_clip": MAX_DLOSS, "half": True}, fit_intercept=self.fit_intercept,
+            tol=tol, tol_low=None,
             n_iter_no_change=self.n_iter_no_change,
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
             shuffle=bool(self.shuffle), n_threads=self.n_threads,
@@ -333,9 +356,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         return outcome
 
     def _rates(self, dtype, epoch_rows: int, batch: int) -> Rates:
-        """scikit-learn's rate eta(t), t = 1 + samples seen, for each step, halved onto our objective."""
+        """scikit-learn's rate eta(t), t = 1 + samples seen, for each step."""
         if isinstance(self.learning_rate, str) and self.learning_rate in ("constant", "adaptive"):
-            return Rates(dtype, constant=float(self.eta0) / 2)
+            return Rates(dtype, constant=float(self.eta0))
         steps_per_epoch = -(-epoch_rows // batch)
         first_t = self.t_
         first_step_of_call = steps_taken(self._state)
@@ -354,6 +377,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 eta = 1.0 / (alpha * (optimal_init + t - 1))
             else:
                 eta = eta0 / np.power(t, power_t)
-            return eta / 2
+            return eta
 
         return Rates(dtype, per_step=per_step)

@@ -87,7 +87,7 @@ class LocalChunks:
                 future.result()
         except BaseException:  # Ctrl-C: no chunk is started after it, and no worker outlives the fit
             stop.set()
-            _retire_pool()
+            retire_pool()
             raise
         return results
 
@@ -108,7 +108,7 @@ def _submit(work: Callable):
         return _shared_pool.submit(work)
 
 
-def _retire_pool() -> None:
+def retire_pool() -> None:
     """Shut the pool down, its workers done with their current chunk; the next fit makes another."""
     global _shared_pool
     with _pool_lock:

@@ -1,8 +1,11 @@
-"""The squared error r**2 of a residual r = x.w + b - y, in torch's ``MSELoss`` scaling.
+"""The squared error r**2 of a residual r = x.w + b - y, in torch's ``MSELoss`` scaling, or with
+``half=True`` scikit-learn's ``r**2 / 2``.
 
-A row with weight s adds ``q * x`` to the gradient's sums and ``(s * r) * r`` to the loss's; the
-gradient is ``scale * (sums / count)`` with ``scale = 2`` (the derivative of r**2 is 2 r, and
-multiplying by 2 is exact).  ``derivative_clip > 0`` clips the r in q to [-clip, clip]: scikit-learn's
+A row with weight s adds ``q * x`` to the gradient's sums and ``((s * r) * r) * value_scale`` to the
+loss's; the gradient is ``scale * (sums / count)`` with ``scale = 2`` (the derivative of r**2 is 2 r)
+and ``value_scale = 1``, or for the half ``scale = 1`` and ``value_scale = 1/2``.  Each is a power
+of two: the half's loss, gradient and every step of plain SGD taken at twice the rate are the full
+one's bits scaled exactly (until a value is subnormal).  ``derivative_clip > 0`` clips the r in q to [-clip, clip]: scikit-learn's
 bound on the loss derivative (1e12), under which a fit's steps stay finite, so that only weights
 that stop being finite end such a fit.
 """
@@ -16,18 +19,20 @@ import numpy as np
 from ..primitives import clip
 
 NAME = "squared_error"
-EXAMPLES = ({}, {"derivative_clip": 0.05})  # for tests/test_units.py (0.05: the clip changes the steps)
+# for tests/test_units.py (0.05: the clip changes the steps)
+EXAMPLES = ({}, {"derivative_clip": 0.05}, {"half": True, "derivative_clip": 0.05})
 
 
 class Hyper(NamedTuple):
     NAME = NAME
     derivative_clip: np.floating  # 0: none
     scale: np.floating  # the gradient is scale * (sums / count)
+    value_scale: np.floating  # a row's loss term is ((s r) r) * value_scale
 
 
-def hyper(dtype: np.dtype, derivative_clip: float = 0.0) -> Hyper:
+def hyper(dtype: np.dtype, derivative_clip: float = 0.0, half: bool = False) -> Hyper:
     T = np.dtype(dtype).type
-    return Hyper(T(derivative_clip), T(2))
+    return Hyper(T(derivative_clip), T(1) if half else T(2), T(0.5) if half else T(1))
 
 
 def row_terms(r, s, weighted: bool, hyper: Hyper):
@@ -37,4 +42,4 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     if hyper.derivative_clip > 0:
         clipped = clip(r, hyper.derivative_clip)
         q = s * clipped if weighted else clipped
-    return q, loss_q * r
+    return q, (loss_q * r) * hyper.value_scale

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._validation import real_scalar, working_scalar
+from ..._validation import flag, real_scalar, working_scalar
 
 NAME = "sgd"
 FITS = True  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
@@ -67,9 +67,10 @@ def settings(*, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False) -
     momentum = real_scalar(momentum, "momentum", low=0.0, high=1.0, high_open=True)
     dampening = real_scalar(dampening, "dampening", low=0.0, high=1.0)
     weight_decay = real_scalar(weight_decay, "weight_decay", low=0.0)
+    nesterov = flag(nesterov, "nesterov")
     if nesterov and (momentum == 0 or dampening != 0):
         raise ValueError("nesterov=True needs momentum > 0 and dampening = 0 (as in torch.optim.SGD)")
-    return Settings(momentum, dampening, weight_decay, bool(nesterov))
+    return Settings(momentum, dampening, weight_decay, nesterov)
 
 
 def hyper(s: Settings, dtype: np.dtype) -> Hyper:
