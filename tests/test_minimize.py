@@ -93,3 +93,69 @@ def test_scipy_method_refuses_bounds():
     with pytest.raises(ValueError, match="bounds"):
         scipy_optimize.minimize(quadratic, np.zeros(3), jac=quadratic_grad, method=fastdescent.scipy_method("sgd"),
                                 bounds=[(0, 1)] * 3)  # fmt: skip
+
+
+A = np.array([1.0, 3.0, 10.0])
+C = np.array([1.0, -2.0, 3.0])
+
+
+def _bowl(x):
+    return float(0.5 * np.sum(A * x * x) - C @ x), A * x - C
+
+
+def test_averaged_t0_default_leaves_a_deterministic_answer_unbiased():
+    """Averaging from the first step drags the answer toward the start; the default t0 (the
+    second half of the run) does not."""
+    exact = C / A
+    plain = fastdescent.minimize(_bowl, np.zeros(3), jac=True, method="sgd", lr=0.05, maxiter=5000, gtol=0)
+    every = fastdescent.minimize(_bowl, np.zeros(3), jac=True, method="averaged", lr=0.05, maxiter=5000, gtol=0, t0=0)
+    tail = fastdescent.minimize(_bowl, np.zeros(3), jac=True, method="averaged", lr=0.05, maxiter=5000, gtol=0)
+    np.testing.assert_allclose(plain.x, exact, rtol=1e-12)
+    assert np.abs(every.x - exact).max() > 3e-3  # the bias the issue measured: 3.6e-3
+    np.testing.assert_allclose(tail.x, exact, rtol=1e-12)
+    late = fastdescent.minimize(_bowl, np.zeros(3), jac=True, method="averaged", lr=0.05, maxiter=5000, gtol=0, t0=4990)
+    np.testing.assert_allclose(late.x, exact, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [("adam", {"lr": 0.05}), ("adam", {"lr": 0.05, "amsgrad": True, "betas": (0.8, 0.99)}), ("adamw", {"lr": 0.05}),
+     ("adagrad", {"lr": 0.5}), ("rmsprop", {"lr": 0.01, "centered": True}), ("rmsprop", {"lr": 0.01, "momentum": 0.5}),
+     ("nadam", {"lr": 0.05})],
+)
+def test_adaptive_methods_find_the_minimum_and_follow_the_optimizer(method, options):
+    result = fastdescent.minimize(_bowl, np.zeros(3), jac=True, method=method, maxiter=5000, gtol=1e-8, **options)
+    target = C / A if method != "adamw" else None
+    if target is not None:
+        np.testing.assert_allclose(result.x, target, atol=1e-4)
+    # the same steps as the optimizer in a hand-written loop
+    x = np.zeros(3)
+    opt = {"adam": fastdescent.optim.Adam, "adamw": fastdescent.optim.AdamW, "adagrad": fastdescent.optim.Adagrad,
+           "rmsprop": fastdescent.optim.RMSprop, "nadam": fastdescent.optim.NAdam}[method]([x], **options)  # fmt: skip
+    for _ in range(result.nit):
+        opt.step([_bowl(x)[1]])
+    assert x.tobytes() == result.x.tobytes()
+
+
+@pytest.mark.parametrize("method", ["adam", "rmsprop", "nadam"])
+def test_adaptive_methods_through_scipy(method):
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    options = {"lr": 0.02, "maxiter": 20_000, "gtol": 1e-6, "eps": 1e-10}
+    result = scipy_optimize.minimize(lambda x: _bowl(x)[0], np.zeros(3), jac=lambda x: _bowl(x)[1],
+                                     method=fastdescent.scipy_method(method), options=options)  # fmt: skip
+    assert result.success, result.message
+    np.testing.assert_allclose(result.x, C / A, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [({"method": "adam", "betas": (1.5, 0.9)}, ValueError, "beta1"),
+     ({"method": "adam", "nesterov": True}, ValueError, "takes no option"),
+     ({"method": "sgd", "momentum": 0.9}, ValueError, "momentum applies"),
+     ({"method": "adam", "t0": 5}, ValueError, "t0 applies"),
+     ({"method": "averaged", "t0": -1}, ValueError, "t0"),
+     ({"method": "adagrad", "eps": -1.0}, ValueError, "eps")],
+)
+def test_invalid_adaptive_arguments_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fastdescent.minimize(_bowl, np.zeros(3), jac=True, **kwargs)

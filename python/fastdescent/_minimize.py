@@ -13,11 +13,14 @@ import math
 
 import numpy as np
 
+from . import optim
 from ._validation import as_float_array, integer, real_scalar, working_dtype
-from .optim import ASGD, SGD
 from .schedules import Schedule
 
-METHODS = ("sgd", "momentum", "nesterov", "averaged")
+# The adaptive methods: fastdescent.optim's optimizers, their options (torch's names) passed through.
+ADAPTIVE = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop,
+            "nadam": optim.NAdam}  # fmt: skip
+METHODS = ("sgd", "momentum", "nesterov", "averaged", *ADAPTIVE)
 
 SUCCESS, MAXITER, DIVERGED, CALLBACK = 0, 1, 2, 3
 MESSAGES = {
@@ -38,9 +41,9 @@ def _optimize_result(**fields):
     return OptimizeResult(**fields)
 
 
-def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=1e-3, schedule: Schedule | None = None,
-             momentum: float = 0.9, maxiter: int = 1000, tol: float | None = None, gtol: float = 1e-5,
-             callback=None, backend: str = "auto"):  # fmt: skip
+def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=None, schedule: Schedule | None = None,
+             momentum: float | None = None, t0: int | None = None, maxiter: int = 1000, tol: float | None = None,
+             gtol: float = 1e-5, callback=None, backend: str = "auto", **options):  # fmt: skip
     """Minimise ``fun(x, *args)`` from ``x0`` by gradient descent.
 
     Parameters
@@ -48,12 +51,26 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=1e-3, schedu
     jac : callable, True or None
         The gradient ``jac(x, *args)``; True when ``fun`` returns ``(value, gradient)`` (scipy's
         convention); None for forward differences (n extra calls of ``fun`` per step).
-    method : {"sgd", "momentum", "nesterov", "averaged"}
+    method : {"sgd", "momentum", "nesterov", "averaged", "adam", "adamw", "adagrad", "rmsprop", "nadam"}
         Plain steps ``x <- x - lr g``; heavy-ball or Nesterov momentum (torch.optim.SGD's rule);
-        or plain steps whose running average (Polyak–Ruppert) is returned; with "averaged" the
-        stopping rules look at the average, which costs one more evaluation per step.
-    lr, schedule : float, Schedule
-        The step size, or a :mod:`fastdescent.schedules` object of the step number (overrides lr).
+        plain steps whose running average (Polyak–Ruppert) is returned: with "averaged" the
+        stopping rules look at the average, which costs one more evaluation per step; or one of
+        torch.optim's adaptive rules (:mod:`fastdescent.optim`'s ``Adam``, ``AdamW``, ...).
+    lr, schedule : float or None, Schedule
+        The step size (None: 1e-3, or the adaptive optimizer's default), or a
+        :mod:`fastdescent.schedules` object of the step number (overrides lr).
+    momentum : float or None
+        "momentum" and "nesterov": the momentum (None: 0.9); "rmsprop": its momentum (None: 0).
+    t0 : int or None
+        "averaged": the average starts after t0 steps (torch's ASGD ``t0``, scikit-learn's
+        ``average``).  None: half of ``maxiter``, averaging the second half of the run (tail
+        averaging), which leaves a deterministic problem's answer unbiased once the iterates have
+        converged; 0 averages every iterate (its early ones bias the answer: on
+        ``0.5 x'Ax - c'x``, A = diag(1, 3, 10), 5000 steps of lr = 0.05 leave it 3.6e-3 off).
+    **options
+        Passed to the optimizer (torch's names): ``betas``, ``eps``, ``weight_decay``, ``amsgrad``,
+        ``alpha``, ``centered``, ``lr_decay``, ``momentum_decay``, ... for the adaptive methods;
+        ``weight_decay`` and ``dampening`` for the others.
     maxiter, tol, gtol : int, float, float
         At most maxiter steps.  Success when ``||g|| <= gtol``, or when ``|f_k - f_(k-1)| <= tol``
         (if tol is given).
@@ -77,16 +94,8 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=1e-3, schedu
     maxiter = integer(maxiter, "maxiter", low=0)
     gtol = real_scalar(gtol, "gtol", low=0.0)
     tol = None if tol is None else real_scalar(tol, "tol", low=0.0)
-    rate = schedule if schedule is not None else lr
-    if method == "sgd":
-        optimizer = SGD([x], rate, backend=backend)
-    elif method in ("momentum", "nesterov"):
-        mu = real_scalar(momentum, "momentum", low=0.0, high=1.0, low_open=True, high_open=True)
-        optimizer = SGD([x], rate, momentum=mu, nesterov=method == "nesterov", backend=backend)
-    else:
-        if isinstance(rate, Schedule):
-            raise TypeError("method='averaged' takes lr as a number")
-        optimizer = ASGD([x], lr=rate, lambd=0.0, alpha=0.0, t0=0.0, backend=backend)
+    optimizer = _optimizer(method, x, schedule if schedule is not None else lr, momentum, t0, maxiter, options,
+                           backend)  # fmt: skip
     evaluate = _objective(fun, jac, args, shape)
     wants_result = callback is not None and "intermediate_result" in inspect.signature(callback).parameters
 
@@ -124,6 +133,43 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=1e-3, schedu
         njev=counts["njev"], success=status == SUCCESS, status=status, message=MESSAGES[status],
         loss_history=np.asarray(history, dtype=np.float64),
     )  # fmt: skip
+
+
+def _optimizer(method, x, rate, momentum, t0, maxiter, options, backend):
+    """The optimizer that steps x for ``method``, its options checked by name."""
+    if method in ADAPTIVE:
+        cls = ADAPTIVE[method]
+        if momentum is not None:
+            options = {**options, "momentum": momentum}
+    else:
+        cls = optim.ASGD if method == "averaged" else optim.SGD
+    fixed = {"params", "backend", "lr"} | ({"lambd", "alpha", "t0"} if cls is optim.ASGD else set())
+    fixed |= {"momentum", "nesterov"} if cls is optim.SGD else set()
+    accepted = set(inspect.signature(cls).parameters) - fixed
+    if t0 is not None and method != "averaged":
+        raise ValueError(f"t0 applies to method='averaged', not {method!r}")
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ValueError(f"method={method!r} takes no option {unknown}; its options are {sorted(accepted)}")
+    if rate is not None:
+        options = {**options, "lr": rate}
+    if method in ADAPTIVE:
+        return cls([x], **options, backend=backend)
+    options.setdefault("lr", 1e-3)
+    if method == "sgd":
+        if momentum is not None:
+            raise ValueError("momentum applies to method='momentum', 'nesterov' or 'rmsprop', not 'sgd'")
+        return optim.SGD([x], **options, backend=backend)
+    if method in ("momentum", "nesterov"):
+        mu = 0.9 if momentum is None else momentum
+        mu = real_scalar(mu, "momentum", low=0.0, high=1.0, low_open=True, high_open=True)
+        return optim.SGD([x], momentum=mu, nesterov=method == "nesterov", **options, backend=backend)
+    if isinstance(options["lr"], Schedule):
+        raise TypeError("method='averaged' takes lr as a number")
+    if momentum is not None:
+        raise ValueError("momentum applies to method='momentum', 'nesterov' or 'rmsprop', not 'averaged'")
+    start = maxiter // 2 if t0 is None else integer(t0, "t0", low=0)
+    return optim.ASGD([x], lambd=0.0, alpha=0.0, t0=float(start), **options, backend=backend)
 
 
 def _norm(gradient) -> float:
@@ -188,7 +234,8 @@ def _stop(callback, wants_result, x, value, nit) -> bool:
 def scipy_method(name: str):
     """A custom ``method`` for ``scipy.optimize.minimize`` running fastdescent's ``name`` method.
 
-    Options (``options={...}``): ``lr``, ``schedule``, ``momentum``, ``maxiter``, ``gtol``, ``backend``;
+    Options (``options={...}``): ``lr``, ``schedule``, ``momentum``, ``t0``, ``maxiter``, ``gtol``,
+    ``backend`` and the optimizer's own (``betas``, ``eps``, ``amsgrad``, ...: see :func:`minimize`);
     scipy's ``tol`` becomes ``tol``.
     """
     if name not in METHODS:
