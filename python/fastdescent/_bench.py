@@ -6,6 +6,7 @@ of this run: ``peer time / our time`` (above 1: we are faster).  The machine is 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -285,6 +286,7 @@ def w2(report: Report, quick: bool, repeats: int) -> None:
         "Nesterov": {"momentum": 0.9, "nesterov": True},
         "averaged": {"average": True},
         "SAG": {"solver": "sag"},
+        "Adam": {"solver": "adam"},
     }
     first = report.machine["backends"][0]
     functions = {}
@@ -385,6 +387,88 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
         report.rows.append(Row(name, row_name, statistics.median(runs), ours=row_name == f"fastdescent.optim.SGD {first}"))
     if torch is None:
         report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
+
+
+def _numpy_adam(size, dtype, grad, steps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
+    """The idiomatic in-place numpy Adam (one temporary, reused), as a hand-written loop has it."""
+    p, m, v, work = (np.zeros(size, dtype) for _ in range(4))
+    beta1, beta2 = betas
+    for t in range(1, steps + 1):
+        g = grad
+        if weight_decay and not decoupled:
+            g = grad + weight_decay * p
+        if weight_decay and decoupled:
+            p *= 1 - lr * weight_decay
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        np.multiply(g, g, out=work)
+        work *= 1 - beta2
+        v += work
+        np.sqrt(v, out=work)
+        work /= (1 - beta2**t) ** 0.5
+        work += eps
+        np.divide(m, work, out=work)
+        work *= lr / (1 - beta1**t)
+        p -= work
+    return p
+
+
+def w8(report: Report, quick: bool, repeats: int) -> None:
+    """One Adam (AdamW) step on a large parameter array: fastdescent.optim, torch.optim with its
+    default CPU implementation (single tensor) and fused=True, numpy's in-place formula, and the
+    floor: the bytes an Adam step must move (read p, g, m, v; write p, m, v) at the speed at which
+    this machine's cores read and write memory in place (``a += b`` on one slice per core)."""
+    from . import optim
+
+    torch = _torch()
+    sizes = (10_000, 100_000) if quick else (1_000_000, 10_000_000)
+    backends = _backends.available_backends()
+    first = report.machine["backends"][0]
+    cores = report.machine["cores"]
+    rng = np.random.default_rng(8)
+    for method, size, dtype in itertools.product(("Adam", "AdamW"), sizes, (np.float32, np.float64)):
+        grad = rng.normal(size=size).astype(dtype)
+        steps = 20 if size <= 1_000_000 else 5
+        name = f"W8 {method} step, {size:.0e} parameters {np.dtype(dtype).name} (time per step)"
+        options = {"weight_decay": 0.01} if method == "AdamW" else {}
+        functions = {}
+        for backend in backends:
+            def ours(backend=backend):
+                opt = getattr(optim, method)([np.zeros(size, dtype)], lr=1e-3, backend=backend, **options)
+                for _ in range(steps):
+                    opt.step([grad])
+            functions[f"fastdescent.optim.{method} {backend}"] = (ours, 1 if backend == "numpy" else repeats)
+        functions["numpy in-place formula"] = (
+            lambda: _numpy_adam(size, dtype, grad, steps, weight_decay=options.get("weight_decay", 0.0),
+                                decoupled=method == "AdamW"), repeats)  # fmt: skip
+        if torch is not None:
+            for label, fused in (("default", None), ("fused=True", True)):
+                def peer(fused=fused):
+                    p = torch.zeros(size, dtype=torch.from_numpy(grad).dtype)
+                    p.grad = torch.from_numpy(grad)
+                    opt = getattr(torch.optim, method)([p], lr=1e-3, fused=fused, **options)
+                    for _ in range(steps):
+                        opt.step()
+                functions[f"torch.optim.{method} {label}"] = (peer, repeats)
+        a, b = np.ones(size, dtype), np.ones(size, dtype)
+        pieces = list(zip(np.array_split(a, cores), np.array_split(b, cores)))
+
+        def in_place(ab):
+            for _ in range(steps):  # each thread its passes: no hand-off per pass in the figure
+                np.add(*ab, out=ab[0])
+
+        with ThreadPoolExecutor(cores) as pool:
+            functions["floor"] = (lambda: list(pool.map(in_place, pieces)), repeats)
+            times = _time_together(functions)
+        for row_name, runs in times.items():
+            if row_name != "floor":
+                report.rows.append(Row(name, row_name, statistics.median(runs) / steps,
+                                       ours=row_name == f"fastdescent.optim.{method} {first}"))  # fmt: skip
+        if torch is None:
+            report.rows.append(Row(name, f"torch.optim.{method}", float("nan"), note="torch not installed: skipped"))
+        report.rows.append(Row(name, "floor: the bytes of a step, in place", min(times["floor"]) / steps * 7 / 3,
+                               note=f"a += b on {cores} threads (3 array passes), scaled to Adam's 7"))  # fmt: skip
 
 
 def scaling(report: Report, quick: bool, repeats: int) -> None:
@@ -492,13 +576,13 @@ def format_report(report: Report) -> str:
 
 def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print,
         dask: bool = False) -> Report:  # fmt: skip
-    """W1-W3 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
+    """W1-W3, W8 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
     global _timing_seconds
     repeats = 3 if quick else 5
     _timing_seconds = 0.0 if quick else FULL_RUN_TIMING_SECONDS
     report = Report(machine=machine())
     print_(f"benchmarking on {report.machine['cpu']} ({'quick' if quick else 'full'} run)...")
-    for workload in (dask_workload,) if dask else (w1, w2, w3, scaling):
+    for workload in (dask_workload,) if dask else (w1, w2, w3, w8, scaling):
         workload(report, quick, repeats)
     print_(format_report(report))
     if json_path:

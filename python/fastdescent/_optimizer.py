@@ -47,6 +47,42 @@ def _freeze(value):
     return tuple(_freeze(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
+class _CheckedGroup:
+    """A group's options as they were checked, and what follows from them, kept while they stay:
+    the rule's settings, its hyper-parameters and state layout per dtype, the step's rate."""
+
+    def __init__(self, group: dict, settings):
+        self.options = {name: _freeze(value) for name, value in group.items() if name != "params"}
+        self.params = list(group["params"])
+        self.settings = settings
+        self.hypers: dict = {}
+        self.templates: dict = {}
+        self.records: dict = {}
+        self._rates: dict = {}
+
+    def unchanged(self, group: dict) -> bool:
+        params = group["params"]
+        if len(group) != len(self.options) + 1 or len(params) != len(self.params):
+            return False
+        if any(a is not b for a, b in zip(params, self.params)):
+            return False
+        for name, value in self.options.items():
+            current = group.get(name, self)
+            if current is not value and _freeze(current) != value:
+                return False
+        return True
+
+    def rate(self, rate: float, dtype: np.dtype) -> np.floating:
+        """The step's rate in a parameter's dtype (its check once per value and dtype)."""
+        key = (rate, dtype)
+        value = self._rates.get(key)
+        if value is None:
+            if len(self._rates) > 64:  # a schedule: a new rate every step
+                self._rates.clear()
+            value = self._rates[key] = working_scalar(rate, "lr", dtype, positive=True)
+        return value
+
+
 class Optimizer:
     """What every optimizer shares; a subclass names its ``rule`` (``fastdescent._units.rules``) and
     maps a group's options onto the rule's settings (``rule_settings``)."""
@@ -59,7 +95,7 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self.state = ParameterState()
         self.step_count = 0  # calls of step(): a Schedule's lr is evaluated there
-        self._checked: list = []  # per group: (options key, settings, {dtype: hyper}, {dtype: state template})
+        self._checked: list = []  # per group: its _CheckedGroup, None until checked
         if isinstance(params, np.ndarray):
             params = [params]
         if isinstance(params, (dict, str, bytes)) or not hasattr(params, "__iter__"):
@@ -145,15 +181,14 @@ class Optimizer:
         check_finite(param, name)
 
     def _group_settings(self, k: int):
-        """Group k's checked settings, checked again whenever one of its options has changed."""
+        return self._group(k).settings
+
+    def _group(self, k: int) -> _CheckedGroup:
+        """Group k's checked options, checked again whenever one of them has changed."""
         group = self.param_groups[k]
-        key = tuple((name, _freeze(value)) for name, value in group.items() if name != "params")
         checked = self._checked[k]
-        try:
-            if checked is not None and checked[0] == key:
-                return checked[1]
-        except TypeError:  # an option that cannot be compared: check every step
-            key = None
+        if checked is not None and checked.unchanged(group):
+            return checked
         try:
             lr = group["lr"]
             if not isinstance(lr, Schedule):
@@ -166,19 +201,22 @@ class Optimizer:
         except (TypeError, ValueError) as error:
             where = f"param_groups[{k}]: " if len(self.param_groups) > 1 else ""
             raise type(error)(f"{where}{error}") from None
-        self._checked[k] = (key, settings, {}, {})
-        return settings
+        checked = self._checked[k] = _CheckedGroup(group, settings)
+        return checked
 
     def _hyper(self, settings, dtype: np.dtype):
         return self.rule.hyper(settings, dtype)
 
-    def _rule_state(self, k: int, settings, state: dict, param: np.ndarray):
+    def _rule_state(self, checked: _CheckedGroup, state: dict, param: np.ndarray):
         """The rule's ``State`` of a parameter: its arrays, an empty one for each array the settings
         do not use, and a new one (filled as ``state_like`` would) for one they now use."""
-        templates = self._checked[k][3]
-        template = templates.get(param.dtype)
+        record = checked.records.get(id(param))
+        if record is not None and all(a.size == 0 or a is state.get(name) for name, a in zip(record._fields, record)):
+            return record
+        template = checked.templates.get(param.dtype)
         if template is None:
-            template = templates[param.dtype] = self.rule.state_like(settings, np.zeros(1, param.dtype))
+            template = checked.templates[param.dtype] = self.rule.state_like(checked.settings,
+                                                                             np.zeros(1, param.dtype))  # fmt: skip
         arrays = []
         for name, start in zip(self.rule.State._fields, template):
             if start.size == 0:
@@ -188,7 +226,8 @@ class Optimizer:
             if array is None or array.shape != param.shape:
                 array = state[name] = np.full_like(param, start[0])
             arrays.append(array)
-        return self.rule.State(*arrays)
+        record = checked.records[id(param)] = self.rule.State(*arrays)
+        return record
 
     # -- a step -----------------------------------------------------------------------------------
 
@@ -199,8 +238,8 @@ class Optimizer:
     def _step(self, grads: list[np.ndarray], rule_states=None) -> None:
         k = 0
         for g, group in enumerate(self.param_groups):
-            settings = self._group_settings(g)
-            hypers = self._checked[g][2]
+            checked = self._group(g)
+            settings, hypers = checked.settings, checked.hypers
             lr = group["lr"]
             rate = lr(self.step_count) if isinstance(lr, Schedule) else float(lr)
             for param in group["params"]:
@@ -209,9 +248,8 @@ class Optimizer:
                 hyper = hypers.get(dtype)
                 if hyper is None:
                     hyper = hypers[dtype] = self._hyper(settings, dtype)
-                rule_state = rule_states[k] if rule_states else self._rule_state(g, settings, state, param)
-                step = StepInput(working_scalar(rate, "lr", dtype, positive=True), state["step"],
-                                 self._table(state, settings, dtype))  # fmt: skip
+                rule_state = rule_states[k] if rule_states else self._rule_state(checked, state, param)
+                step = StepInput(checked.rate(rate, dtype), state["step"], self._table(state, settings, dtype))
                 self._backend.rule_step(param, grads[k], rule_state, hyper, step)
                 self._after_step(state, settings, rate)
                 state["step"] += 1
@@ -240,7 +278,9 @@ class Optimizer:
                 raise ValueError(f"{name} has shape {grad.shape} but params[{k}] has shape {param.shape}")
             if any(np.may_share_memory(grad, p) for p in params):
                 grad = grad.copy()
-            grad = np.require(grad, dtype=param.dtype, requirements="CA")
+            flags = grad.flags
+            if not (grad.dtype == param.dtype and flags.c_contiguous and flags.aligned):
+                grad = np.require(grad, dtype=param.dtype, requirements="CA")
             check_finite(grad, name)
             checked.append(grad)
         return checked
@@ -297,7 +337,7 @@ class Optimizer:
         previous = [dict(group) for group in self.param_groups], list(self._checked)
         for group, mine in zip(groups, self.param_groups):
             mine.update({key: value for key, value in group.items() if key != "params"})
-        self._checked = [None] * len(self.param_groups)
+        self._checked = [None] * len(self.param_groups)  # the records too: the arrays are new
         try:
             for k in range(len(self.param_groups)):
                 self._group_settings(k)

@@ -81,7 +81,7 @@ class LocalChunks:
                     return
                 results[chunk] = self.apply(chunk, func, *args)
 
-        futures = [_submit(work) for _ in range(threads)]
+        futures = [submit(work) for _ in range(threads)]
         try:
             for future in futures:
                 future.result()
@@ -100,7 +100,7 @@ _shared_pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _submit(work: Callable):
+def submit(work: Callable):
     global _shared_pool
     with _pool_lock:
         if _shared_pool is None:

@@ -28,6 +28,7 @@ from .fit import (
 )
 from .interrupt import run_interruptibly
 from .steps import rule_step_kernel
+from .._chunked.sources import POOL_THREADS, submit
 from .sums import new_workspace
 
 NAME = "numba"
@@ -81,5 +82,28 @@ def end_epoch(state, plan, history, epoch, steps, last_rate):
     return end_epoch_kernel(state, plan, history, epoch, steps, last_rate)
 
 
+# A rule is element-wise: cut into contiguous pieces, it runs on the cores with the same bits (as
+# in C++, cpp/bindings/rules.cpp, from the same size).
+PARALLEL_ELEMENTS = 1 << 16
+
+
 def rule_step(param, grad, state, hyper, step):
-    rule_step_kernel(param.reshape(-1), grad.reshape(-1), type(state)(*(a.reshape(-1) for a in state)), hyper, step)
+    param, grad = param.reshape(-1), grad.reshape(-1)
+    arrays = [a.reshape(-1) for a in state]
+    pieces = POOL_THREADS if param.shape[0] >= PARALLEL_ELEMENTS else 1
+    if pieces == 1:
+        rule_step_kernel(param, grad, type(state)(*arrays), hyper, step)
+        return
+    bounds = [param.shape[0] * k // pieces for k in range(pieces + 1)]
+
+    def piece(k: int) -> None:
+        a, b = bounds[k], bounds[k + 1]
+        rule_step_kernel(param[a:b], grad[a:b], type(state)(*(x[a:b] if x.shape[0] else x for x in arrays)), hyper,
+                         step)  # fmt: skip
+
+    others = [submit(lambda k=k: piece(k)) for k in range(1, pieces)]
+    try:
+        piece(0)
+    finally:
+        for other in others:  # no piece outlives the call, Ctrl-C or not
+            other.result()

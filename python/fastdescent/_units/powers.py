@@ -18,6 +18,7 @@ import numpy as np
 NEGLIGIBLE = 2.0**-60
 
 
+@lru_cache(maxsize=64)
 def _last_relevant_t(base: float, per_t: float = 1.0) -> int:
     """The last t at which ``base ** (t * per_t)`` may still be >= NEGLIGIBLE (0 < base < 1)."""
     if per_t == 0 or base == 1:
@@ -29,6 +30,8 @@ def _last_relevant_t(base: float, per_t: float = 1.0) -> int:
 
 def one_minus_powers(base: float, first_t: int, count: int) -> np.ndarray:
     """``1 - base ** t`` for t = first_t, ..., first_t + count - 1 (float64, 0 <= base < 1)."""
+    if count == 1:  # a step optimizer's step: no list
+        return np.array([1.0 - base ** float(first_t) if first_t <= _last_relevant_t(base) else 1.0])
     values = np.ones(count)
     relevant = max(0, min(count, _last_relevant_t(base) - first_t + 1))
     values[:relevant] = [1.0 - base ** float(t) for t in range(first_t, first_t + relevant)]
@@ -37,6 +40,8 @@ def one_minus_powers(base: float, first_t: int, count: int) -> np.ndarray:
 
 def square_roots(values: np.ndarray) -> np.ndarray:
     """``x ** 0.5`` of each value, as torch takes the root of its second bias correction."""
+    if values.shape == (1,):
+        return np.array([float(values[0]) ** 0.5])
     roots = np.ones_like(values)
     inexact = np.flatnonzero(values != 1.0)
     roots[inexact] = [float(x) ** 0.5 for x in values[inexact]]
