@@ -31,6 +31,14 @@ METHODS = {
         {"lr": 0.01, "batch_size": 32, "solver": "sag", "max_iter": 30},
     ),
 }
+# The adaptive rates, torch.optim's formulas in the fused fits: (solver, rate for 5 points, for the sample).
+ADAPTIVE = {"Adam": ("adam", 0.01, 0.003), "AdamW": ("adamw", 0.01, 0.003), "Adagrad": ("adagrad", 0.2, 0.2),
+            "RMSprop": ("rmsprop", 0.003, 0.003), "NAdam": ("nadam", 0.01, 0.003)}  # fmt: skip
+METHODS.update({
+    name: ({"lr": small, "batch_size": 1, "solver": solver, "max_iter": 1000},
+           {"lr": large, "batch_size": 32, "solver": solver, "max_iter": 30})
+    for name, (solver, small, large) in ADAPTIVE.items()
+})  # fmt: skip
 
 
 def classic_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

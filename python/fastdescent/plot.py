@@ -26,10 +26,13 @@ def convergence(results, labels=None, *, ax=None, logy: bool = True, logx: bool 
         raise ValueError(f"{len(labels)} labels for {len(results)} results")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
-    for result, label in zip(results, labels):
+    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", [None])
+    for k, (result, label) in enumerate(zip(results, labels)):
         history = _history(result)
         epochs = np.arange(1, history.shape[0] + 1)
-        ax.plot(epochs, history, label=str(label), linewidth=1.5)
+        # past the colour cycle, the next lap of colours is dashed (then dotted): no two lines alike
+        style = ("-", "--", ":", "-.")[(k // len(colors)) % 4]
+        ax.plot(epochs, history, label=str(label), linewidth=1.5, linestyle=style, color=colors[k % len(colors)])
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     if logy:
@@ -37,7 +40,7 @@ def convergence(results, labels=None, *, ax=None, logy: bool = True, logx: bool 
     if logx:
         ax.set_xscale("log")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(ncol=2 if len(results) > 6 else 1, fontsize="small" if len(results) > 6 else None)
     if title:
         ax.set_title(title)
     return ax
