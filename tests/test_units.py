@@ -5,8 +5,11 @@ rule, loss or penalty is tested here on every backend without a test of its own;
 implements the whole interface ``fastdescent._backends.Backend``.
 """
 
+import importlib
 import inspect
 import itertools
+import pathlib
+import pkgutil
 import re
 
 import numpy as np
@@ -83,6 +86,41 @@ def test_every_rule_steps_the_same_bits_on_every_backend(rule, example, dtype):
     for backend in NATIVE:
         for got, want in zip(_steps(rule, settings, dtype, backend), expected):
             assert_same_bits(got, want, f"{rule.NAME} {example} on {backend}")
+
+
+def _record_classes():
+    package = pathlib.Path(fastdescent.__file__).parent
+    modules = ["fastdescent._records"] + [m.name for m in pkgutil.walk_packages([str(package / "_units")], "fastdescent._units.")]
+    for name in modules:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, tuple) and value.__module__ == name:
+                yield value
+
+
+def test_no_two_records_look_alike_to_numba():
+    # Numba keys an argument's type by the record's class name and field names: two records alike
+    # in both shared one key, and every call with the second typed its arguments again in Python.
+    seen = {}
+    for record in _record_classes():
+        key = (record.__name__, record._fields)
+        assert key not in seen, f"{record.__module__}.{record.__qualname__} looks like {seen[key]} to Numba"
+        seen[key] = f"{record.__module__}.{record.__qualname__}"
+
+
+@pytest.mark.skipif("numba" not in BACKENDS, reason="Numba is not installed")
+def test_numba_calls_each_rules_compiled_step_without_typing_it_again(monkeypatch):
+    from fastdescent._numba.steps import rule_step_kernel
+
+    cases = [(rule, rule.settings(**example), dtype) for rule in rules.RULES.values() for example in rule.EXAMPLES
+             for dtype in DTYPES]  # fmt: skip
+    for rule, settings, dtype in cases:
+        _steps(rule, settings, dtype, "numba", n_steps=1)
+    typed_again = []
+    monkeypatch.setattr(rule_step_kernel, "_compile_for_args", lambda *args, **kws: typed_again.append(args))
+    for rule, settings, dtype in cases:
+        _steps(rule, settings, dtype, "numba", n_steps=1)
+    assert typed_again == []
 
 
 def _fit_cases():

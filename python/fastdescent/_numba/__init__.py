@@ -89,18 +89,27 @@ PARALLEL_ELEMENTS = 1 << 16
 
 def rule_step(param, grad, state, hyper, step):
     param, grad = param.reshape(-1), grad.reshape(-1)
+    if param.shape[0] == 0:
+        return
     arrays = [a.reshape(-1) for a in state]
     pieces = POOL_THREADS if param.shape[0] >= PARALLEL_ELEMENTS else 1
-    if pieces == 1:
-        rule_step_kernel(param, grad, type(state)(*arrays), hyper, step)
-        return
     bounds = [param.shape[0] * k // pieces for k in range(pieces + 1)]
 
     def piece(k: int) -> None:
         a, b = bounds[k], bounds[k + 1]
-        rule_step_kernel(param[a:b], grad[a:b], type(state)(*(x[a:b] if x.shape[0] else x for x in arrays)), hyper,
+        here = param[a:b]
+        # An unused optional array (empty) goes in as an empty view at the piece of param: LLVM
+        # turns the branch it guards into AVX-512 masked loads and stores (all masked off) at that
+        # array's address plus i, and where no memory is mapped there each one took a microcode
+        # assist (RMSprop on 10^7 float32 values: 90 ms a step instead of 6; perf put 70% of the
+        # samples beside the masked accesses).  Inside param nothing faults; the kernel is compiled
+        # with noalias arguments (steps.py), so LLVM adds no overlap test that the view would fail.
+        rule_step_kernel(here, grad[a:b], type(state)(*(x[a:b] if x.shape[0] else here[:0] for x in arrays)), hyper,
                          step)  # fmt: skip
 
+    if pieces == 1:
+        piece(0)
+        return
     others = [submit(lambda k=k: piece(k)) for k in range(1, pieces)]
     try:
         piece(0)

@@ -20,7 +20,7 @@ import hashlib
 import pathlib
 
 import numba
-from numba.core import caching
+from numba.core import caching, compiler
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent.parent
 _KERNEL_SOURCES = ("_numba", "_units", "_order.py", "_status.py", "_records.py")
@@ -34,6 +34,19 @@ kernel = functools.partial(numba.njit, cache=True, **OPTIONS)  # an entry point,
 # for a fresh tuple nobody reads and drops the writes (Numba 0.68); records come from the kernels'
 # arguments (borrowed: intrinsics.borrowed tells that analysis what they alias).
 inlined = functools.partial(numba.njit, inline="always", **OPTIONS)
+
+
+class _NoAliasCompiler(compiler.Compiler):
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        return super().define_pipelines()
+
+
+# An entry point whose arrays never overlap, promised to LLVM (``noalias`` on every pointer
+# argument): its loops are vectorised without run-time overlap tests.  Only for kernels whose
+# callers guarantee it (an optimizer step: a gradient that overlaps its parameter is copied first,
+# overlapping parameters are refused, the state arrays are the optimizer's own).
+unaliased_kernel = functools.partial(numba.njit, cache=True, pipeline_class=_NoAliasCompiler, **OPTIONS)
 
 
 @functools.cache

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .._units import rules
 from . import units  # noqa: F401  (the units' compiled definitions)
 from .intrinsics import borrowed
-from .jit import kernel
+from .jit import unaliased_kernel
 
 
-@kernel
+@unaliased_kernel
 def rule_step_kernel(param, grad, state, hyper, step):
     param = borrowed(param)
     grad = borrowed(grad)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from .. import registry
 from . import squared_error
 
-LOSSES: dict[str, ModuleType] = {loss.NAME: loss for loss in (squared_error,)}
+LOSSES: dict[str, ModuleType] = registry.by_name(squared_error)
 
 BY_HYPER: dict[type, ModuleType] = {loss.Hyper: loss for loss in LOSSES.values()}
 

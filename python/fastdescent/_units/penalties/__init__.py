@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from .. import registry
 from . import l2
 
-PENALTIES: dict[str, ModuleType] = {penalty.NAME: penalty for penalty in (l2,)}
+PENALTIES: dict[str, ModuleType] = registry.by_name(l2)
 
 BY_HYPER: dict[type, ModuleType] = {penalty.Hyper: penalty for penalty in PENALTIES.values()}
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from .. import registry
 from . import adagrad, adam, asgd, nadam, rmsprop, sag, sgd
 
-RULES: dict[str, ModuleType] = {rule.NAME: rule for rule in (sgd, asgd, sag, adam, adagrad, rmsprop, nadam)}
+RULES: dict[str, ModuleType] = registry.by_name(sgd, asgd, sag, adam, adagrad, rmsprop, nadam)
 
 BY_HYPER: dict[type, ModuleType] = {rule.Hyper: rule for rule in RULES.values()}
 
