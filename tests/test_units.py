@@ -64,11 +64,11 @@ def _rule_cases():
             yield pytest.param(rule, example, dtype, id=f"{rule.NAME}-{k}-{np.dtype(dtype).name}")
 
 
-def _steps(rule, settings, dtype, backend, seed=0, n_steps=6):
-    """n_steps of the rule on a (37, 5) parameter (whole vectors and a tail) from one random stream: the
-    parameter, then its state."""
+def _steps(rule, settings, dtype, backend, seed=0, n_steps=6, shape=(37, 5)):
+    """n_steps of the rule on a parameter (by default (37, 5): whole vectors and a tail) from one random
+    stream: the parameter, then its state."""
     rng = np.random.default_rng(seed)
-    param = rng.normal(size=(37, 5)).astype(dtype)
+    param = rng.normal(size=shape).astype(dtype)
     state = rule.state_like(settings, param)
     hyper = rule.hyper(settings, np.dtype(dtype))
     module = _backends.load(backend)
@@ -85,6 +85,20 @@ def test_every_rule_steps_the_same_bits_on_every_backend(rule, example, dtype):
     expected = _steps(rule, settings, dtype, "numpy")
     for backend in NATIVE:
         for got, want in zip(_steps(rule, settings, dtype, backend), expected):
+            assert_same_bits(got, want, f"{rule.NAME} {example} on {backend}")
+
+
+@pytest.mark.parametrize(("rule", "example"), [(rules.RULES["adam"], {"amsgrad": True, "weight_decay": 0.1}),
+                                               (rules.RULES["rmsprop"], {"centered": True}),
+                                               (rules.RULES["sgd"], {"momentum": 0.9})])  # fmt: skip
+def test_a_step_cut_into_pieces_for_the_cores_gives_the_same_bits(rule, example):
+    # Past 2^19 values both native backends cut a step into one piece per core (some of these
+    # settings leave an optional array unused, which Numba gets as an empty view: _numba/__init__.py)
+    settings = rule.settings(**example)
+    shape = ((1 << 19) + 37,)
+    expected = _steps(rule, settings, np.float32, "numpy", n_steps=2, shape=shape)
+    for backend in NATIVE:
+        for got, want in zip(_steps(rule, settings, np.float32, backend, n_steps=2, shape=shape), expected):
             assert_same_bits(got, want, f"{rule.NAME} {example} on {backend}")
 
 

@@ -389,36 +389,49 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
         report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
 
 
-def _numpy_adam(size, dtype, grad, steps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
-    """The idiomatic in-place numpy Adam (one temporary, reused), as a hand-written loop has it."""
+def _numpy_adam(size, dtype, grad, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
+    """The idiomatic in-place numpy Adam (one temporary, reused), as a hand-written loop has it: a
+    function that takes one step."""
     p, m, v, work = (np.zeros(size, dtype) for _ in range(4))
     beta1, beta2 = betas
-    for t in range(1, steps + 1):
+    t = 0
+
+    def step():
+        nonlocal t
+        t += 1
         g = grad
         if weight_decay and not decoupled:
             g = grad + weight_decay * p
         if weight_decay and decoupled:
-            p *= 1 - lr * weight_decay
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
+            p[...] *= 1 - lr * weight_decay
+        m[...] *= beta1
+        m[...] += (1 - beta1) * g
+        v[...] *= beta2
         np.multiply(g, g, out=work)
-        work *= 1 - beta2
-        v += work
+        work[...] *= 1 - beta2
+        v[...] += work
         np.sqrt(v, out=work)
-        work /= (1 - beta2**t) ** 0.5
-        work += eps
+        work[...] /= (1 - beta2**t) ** 0.5
+        work[...] += eps
         np.divide(m, work, out=work)
-        work *= lr / (1 - beta1**t)
-        p -= work
-    return p
+        work[...] *= lr / (1 - beta1**t)
+        p[...] -= work
+
+    return step
+
+
+def _repeated(step, steps):
+    step()  # the state made and its pages touched before any timing: a step in steady state
+    return lambda: [step() for _ in range(steps)]
 
 
 def w8(report: Report, quick: bool, repeats: int) -> None:
-    """One Adam (AdamW) step on a large parameter array: fastdescent.optim, torch.optim with its
-    default CPU implementation (single tensor) and fused=True, numpy's in-place formula, and the
-    floor: the bytes an Adam step must move (read p, g, m, v; write p, m, v) at the speed at which
-    this machine's cores read and write memory in place (``a += b`` on one slice per core)."""
+    """One Adam (AdamW) step on a large parameter array, in steady state (each optimizer made and a
+    first step taken before the timing, so that no figure counts the first touch of its state's
+    pages): fastdescent.optim, torch.optim with its default CPU implementation (single tensor) and
+    fused=True, numpy's in-place formula, and the floor: the bytes an Adam step must move (read p,
+    g, m, v; write p, m, v) at the speed at which this machine's cores read and write memory in
+    place (``a += b`` on one slice per core)."""
     from . import optim
 
     torch = _torch()
@@ -434,23 +447,18 @@ def w8(report: Report, quick: bool, repeats: int) -> None:
         options = {"weight_decay": 0.01} if method == "AdamW" else {}
         functions = {}
         for backend in backends:
-            def ours(backend=backend):
-                opt = getattr(optim, method)([np.zeros(size, dtype)], lr=1e-3, backend=backend, **options)
-                for _ in range(steps):
-                    opt.step([grad])
-            functions[f"fastdescent.optim.{method} {backend}"] = (ours, 1 if backend == "numpy" else repeats)
-        functions["numpy in-place formula"] = (
-            lambda: _numpy_adam(size, dtype, grad, steps, weight_decay=options.get("weight_decay", 0.0),
-                                decoupled=method == "AdamW"), repeats)  # fmt: skip
+            opt = getattr(optim, method)([np.zeros(size, dtype)], lr=1e-3, backend=backend, **options)
+            functions[f"fastdescent.optim.{method} {backend}"] = (
+                _repeated(lambda opt=opt: opt.step([grad]), steps), 1 if backend == "numpy" else repeats)
+        numpy_step = _numpy_adam(size, dtype, grad, weight_decay=options.get("weight_decay", 0.0),
+                                 decoupled=method == "AdamW")  # fmt: skip
+        functions["numpy in-place formula"] = (_repeated(numpy_step, steps), repeats)
         if torch is not None:
             for label, fused in (("default", None), ("fused=True", True)):
-                def peer(fused=fused):
-                    p = torch.zeros(size, dtype=torch.from_numpy(grad).dtype)
-                    p.grad = torch.from_numpy(grad)
-                    opt = getattr(torch.optim, method)([p], lr=1e-3, fused=fused, **options)
-                    for _ in range(steps):
-                        opt.step()
-                functions[f"torch.optim.{method} {label}"] = (peer, repeats)
+                p = torch.zeros(size, dtype=torch.from_numpy(grad).dtype)
+                p.grad = torch.from_numpy(grad)
+                peer = getattr(torch.optim, method)([p], lr=1e-3, fused=fused, **options)
+                functions[f"torch.optim.{method} {label}"] = (_repeated(peer.step, steps), repeats)
         a, b = np.ones(size, dtype), np.ones(size, dtype)
         pieces = list(zip(np.array_split(a, cores), np.array_split(b, cores)))
 
