@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "fields.hpp"
-#include "primitives.hpp"
+#include "moments.hpp"
 #include "units.hpp"
 
 namespace fastdescent {
@@ -68,19 +68,9 @@ struct RuleCode<rules::Nadam> {
     template <class T>
     static void update(T* param, const T* grad, const Rule::State<T>& state, std::size_t i, const Rule::Hyper<T>& h,
                        const Rule::Step<T>& step) {
-        T g = h.maximize ? -grad[i] : grad[i];
-        T p = param[i];
-        if (h.weight_decay != T(0)) {
-            if (h.decoupled) {
-                p = p * step.decay;
-            } else {
-                g = g + h.weight_decay * p;
-            }
-        }
-        const T m = lerp(state.exp_avg[i], g, h.average_weight, h.average_keep);
-        state.exp_avg[i] = m;
-        const T v = state.exp_avg_sq[i] * h.beta2 + (h.square_weight * g) * g;
-        state.exp_avg_sq[i] = v;
+        T p, g, m, v;
+        decayed(param, grad, i, h, step.decay, p, g);
+        moments(state, i, g, h, m, v);
         const T denom = std::sqrt(v / step.bias_correction2) + h.eps;
         p = p + step.grad_coefficient * (g / denom);
         param[i] = p + step.average_coefficient * (m / denom);

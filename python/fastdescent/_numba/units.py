@@ -22,7 +22,8 @@ from numba import types
 from numba.core.errors import TypingError
 from numba.extending import overload, register_jitable
 
-from .._units import averaging, epoch_end, losses, objective, penalties, primitives, rate_policy, rules, stopping
+from .._units import (averaging, epoch_end, losses, moments, objective, penalties, primitives, rate_policy, rules,
+                      stopping)
 from .intrinsics import lane_dot_at
 from .jit import OPTIONS
 
@@ -69,7 +70,7 @@ def _register(module) -> None:
 for _family in (rules, losses, penalties):
     for _unit in _family.BY_HYPER.values():
         _register(_unit)
-for _module in (objective, averaging, stopping, rate_policy, epoch_end):
+for _module in (objective, averaging, stopping, rate_policy, epoch_end, moments):
     _register(_module)
 
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..._validation import flag, real_scalar, working_scalar
 from .. import powers
-from ..primitives import lerp, maximum
+from ..moments import decayed, moments
+from ..primitives import maximum
 
 NAME = "adam"
 FITS = True  # whether the fused fits may use it (cpp/rules/registry.hpp: FitRules)
@@ -111,17 +112,8 @@ def begin_step(hyper: Hyper, lr, t, table: Table, row) -> Step:
 
 
 def update(param, grad, state: State, i, hyper: Hyper, step: Step) -> None:
-    g = -grad[i] if hyper.maximize else grad[i]
-    p = param[i]
-    if hyper.weight_decay != 0:
-        if hyper.decoupled:
-            p = p * step.decay
-        else:
-            g = g + hyper.weight_decay * p
-    m = lerp(state.exp_avg[i], g, hyper.average_weight, hyper.average_keep)
-    state.exp_avg[i] = m
-    v = state.exp_avg_sq[i] * hyper.beta2 + (hyper.square_weight * g) * g
-    state.exp_avg_sq[i] = v
+    p, g = decayed(param, grad, i, hyper, step.decay)
+    m, v = moments(state, i, g, hyper)
     if state.max_exp_avg_sq.size:
         v = maximum(state.max_exp_avg_sq[i], v)
         state.max_exp_avg_sq[i] = v

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..._validation import flag, real_scalar, working_scalar
 from .. import powers
-from ..primitives import lerp
+from ..moments import decayed, moments
 from .adam import beta
 
 NAME = "nadam"
@@ -124,17 +124,8 @@ def begin_step(hyper: Hyper, lr, t, table: Table, row) -> Step:
 
 
 def update(param, grad, state: State, i, hyper: Hyper, step: Step) -> None:
-    g = -grad[i] if hyper.maximize else grad[i]
-    p = param[i]
-    if hyper.weight_decay != 0:
-        if hyper.decoupled:
-            p = p * step.decay
-        else:
-            g = g + hyper.weight_decay * p
-    m = lerp(state.exp_avg[i], g, hyper.average_weight, hyper.average_keep)
-    state.exp_avg[i] = m
-    v = state.exp_avg_sq[i] * hyper.beta2 + (hyper.square_weight * g) * g
-    state.exp_avg_sq[i] = v
+    p, g = decayed(param, grad, i, hyper, step.decay)
+    m, v = moments(state, i, g, hyper)
     denom = np.sqrt(v / step.bias_correction2) + hyper.eps
     p = p + step.grad_coefficient * (g / denom)
     param[i] = p + step.average_coefficient * (m / denom)
