@@ -35,7 +35,7 @@ def _betas(betas) -> tuple:
         beta1, beta2 = betas
     except (TypeError, ValueError):
         raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-    return beta1, beta2
+    return adam.beta(beta1, "betas[0]"), adam.beta(beta2, "betas[1]")  # named as the caller wrote them
 
 
 class SGD(Optimizer):
