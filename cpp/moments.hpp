@@ -5,9 +5,25 @@
 #include <cstddef>
 
 #include "arch.hpp"
+#include "fields.hpp"
 #include "primitives.hpp"
 
 namespace fastdescent {
+namespace rules {
+
+// Both rules' Hyper (shared by every SIMD build, as every rule's records are).
+template <class T>
+struct MomentsHyper {
+    T beta2, average_weight, average_keep, square_weight, eps, weight_decay;
+    bool decoupled, maximize;
+    static constexpr auto fields() {
+        return FASTDESCENT_FIELDS(MomentsHyper, beta2, average_weight, average_keep, square_weight, eps, weight_decay,
+                                  decoupled, maximize);
+    }
+};
+
+}  // namespace rules
+
 inline namespace FASTDESCENT_ARCH {
 
 // p after decoupled weight decay (decay = 1 - lr * weight_decay), g after maximize and coupled weight decay.

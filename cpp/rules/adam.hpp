@@ -17,14 +17,7 @@ struct Adam {
     static constexpr const char* kName = "adam";
 
     template <class T>
-    struct Hyper {
-        T beta2, average_weight, average_keep, square_weight, eps, weight_decay;
-        bool decoupled, maximize;
-        static constexpr auto fields() {
-            return FASTDESCENT_FIELDS(Hyper, beta2, average_weight, average_keep, square_weight, eps, weight_decay,
-                                      decoupled, maximize);
-        }
-    };
+    using Hyper = MomentsHyper<T>;  // moments.hpp
     template <class T>
     struct State {
         T* exp_avg;

@@ -16,14 +16,7 @@ struct Nadam {
     static constexpr const char* kName = "nadam";
 
     template <class T>
-    struct Hyper {
-        T beta2, average_weight, average_keep, square_weight, eps, weight_decay;
-        bool decoupled, maximize;
-        static constexpr auto fields() {
-            return FASTDESCENT_FIELDS(Hyper, beta2, average_weight, average_keep, square_weight, eps, weight_decay,
-                                      decoupled, maximize);
-        }
-    };
+    using Hyper = MomentsHyper<T>;  // moments.hpp
     template <class T>
     struct State {
         T* exp_avg;

@@ -21,9 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._validation import flag, real_scalar, working_scalar
-from .. import powers
-from ..moments import decayed, moments
+from ..._validation import flag, real_scalar
+from .. import moments, powers
 from ..primitives import maximum
 
 NAME = "adam"
@@ -46,17 +45,9 @@ class Settings(NamedTuple):
     maximize: bool = False
 
 
-class Hyper(NamedTuple):
+class Hyper(moments.Hyper):  # Adam's moments' hyper-parameters (_units/moments.py)
+    __slots__ = ()
     NAME = NAME
-    beta2: np.floating
-    average_weight: np.floating  # 1 - beta1 (lerp's weight)
-    average_keep: np.floating  # 1 - average_weight, in T (lerp's other branch)
-    square_weight: np.floating  # 1 - beta2
-    eps: np.floating
-    weight_decay: np.floating
-    one: np.floating  # 1 in T (1 - lr * weight_decay stays in T in Numba too)
-    decoupled: bool
-    maximize: bool
 
 
 class State(NamedTuple):
@@ -88,11 +79,7 @@ def settings(*, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=Fals
 
 
 def hyper(s: Settings, dtype: np.dtype) -> Hyper:
-    average_weight = working_scalar(1.0 - s.beta1, "1 - beta1", dtype)
-    return Hyper(working_scalar(s.beta2, "beta2", dtype), average_weight, np.dtype(dtype).type(1) - average_weight,
-                 working_scalar(1.0 - s.beta2, "1 - beta2", dtype), working_scalar(s.eps, "eps", dtype),
-                 working_scalar(s.weight_decay, "weight_decay", dtype), np.dtype(dtype).type(1),
-                 s.decoupled_weight_decay, s.maximize)  # fmt: skip
+    return moments.hyper(Hyper, s, dtype)
 
 
 def state_like(s: Settings, param: np.ndarray) -> State:
@@ -112,8 +99,8 @@ def begin_step(hyper: Hyper, lr, t, table: Table, row) -> Step:
 
 
 def update(param, grad, state: State, i, hyper: Hyper, step: Step) -> None:
-    p, g = decayed(param, grad, i, hyper, step.decay)
-    m, v = moments(state, i, g, hyper)
+    p, g = moments.decayed(param, grad, i, hyper, step.decay)
+    m, v = moments.moments(state, i, g, hyper)
     if state.max_exp_avg_sq.size:
         v = maximum(state.max_exp_avg_sq[i], v)
         state.max_exp_avg_sq[i] = v

@@ -23,9 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._validation import flag, real_scalar, working_scalar
-from .. import powers
-from ..moments import decayed, moments
+from ..._validation import flag, real_scalar
+from .. import moments, powers
 from .adam import beta
 
 NAME = "nadam"
@@ -48,17 +47,9 @@ class Settings(NamedTuple):
     maximize: bool = False
 
 
-class Hyper(NamedTuple):
+class Hyper(moments.Hyper):  # Adam's moments' hyper-parameters (_units/moments.py)
+    __slots__ = ()
     NAME = NAME
-    beta2: np.floating
-    average_weight: np.floating  # 1 - beta1
-    average_keep: np.floating  # 1 - average_weight, in T
-    square_weight: np.floating  # 1 - beta2
-    eps: np.floating
-    weight_decay: np.floating
-    one: np.floating
-    decoupled: bool
-    maximize: bool
 
 
 class State(NamedTuple):
@@ -90,12 +81,7 @@ def settings(*, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, momentum_dec
 
 
 def hyper(s: Settings, dtype: np.dtype) -> Hyper:
-    T = np.dtype(dtype).type
-    average_weight = working_scalar(1.0 - s.beta1, "1 - beta1", dtype)
-    return Hyper(working_scalar(s.beta2, "beta2", dtype), average_weight, T(1) - average_weight,
-                 working_scalar(1.0 - s.beta2, "1 - beta2", dtype), working_scalar(s.eps, "eps", dtype),
-                 working_scalar(s.weight_decay, "weight_decay", dtype), T(1), s.decoupled_weight_decay,
-                 s.maximize)  # fmt: skip
+    return moments.hyper(Hyper, s, dtype)
 
 
 def state_like(s: Settings, param: np.ndarray) -> State:
@@ -124,8 +110,8 @@ def begin_step(hyper: Hyper, lr, t, table: Table, row) -> Step:
 
 
 def update(param, grad, state: State, i, hyper: Hyper, step: Step) -> None:
-    p, g = decayed(param, grad, i, hyper, step.decay)
-    m, v = moments(state, i, g, hyper)
+    p, g = moments.decayed(param, grad, i, hyper, step.decay)
+    m, v = moments.moments(state, i, g, hyper)
     denom = np.sqrt(v / step.bias_correction2) + hyper.eps
     p = p + step.grad_coefficient * (g / denom)
     param[i] = p + step.average_coefficient * (m / denom)
