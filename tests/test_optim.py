@@ -337,3 +337,67 @@ def test_groups_added_later_start_their_own_step_count():
     assert opt.state[w]["step"] == 2 and opt.state[b]["step"] == 1
     # Adam's first step moves every coordinate by lr (bias-corrected m / sqrt(v) is 1)
     np.testing.assert_allclose(b, -0.01, rtol=1e-6)
+
+
+class _NanAfterTwo(schedules.Schedule):
+    def _values(self, t):
+        return np.where(t < 2, 0.1, np.nan)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_schedule_that_turns_nan_is_refused_before_the_step(dtype):
+    param = np.ones(4, dtype)
+    opt = optim.Adam([param], lr=_NanAfterTwo())
+    opt.step([np.ones(4, dtype)])
+    opt.step([np.ones(4, dtype)])
+    before = param.copy()
+    with pytest.raises(ValueError, match="lr"):
+        opt.step([np.ones(4, dtype)])
+    np.testing.assert_array_equal(param, before)
+
+
+def test_a_rate_edited_every_step_keeps_the_checked_group_and_is_still_checked():
+    # A scheduler or plateau rule writes param_groups[i]["lr"] each step: the group's records stay.
+    opt = optim.Adam([np.zeros(3)], lr=0.1)
+    opt.step([np.ones(3)])
+    checked = opt._checked[0]
+    for rate in (0.05, 0.02, 0.01):
+        opt.param_groups[0]["lr"] = rate
+        opt.step([np.ones(3)])
+        assert opt._checked[0] is checked
+    for bad in (-0.1, float("nan"), "0.1"):
+        opt.param_groups[0]["lr"] = bad
+        with pytest.raises((ValueError, TypeError), match="lr"):
+            opt.step([np.ones(3)])
+    opt.param_groups[0]["betas"] = (0.5, 0.9)  # any other option is checked again
+    opt.param_groups[0]["lr"] = 0.1
+    opt.step([np.ones(3)])
+    assert opt._checked[0] is not checked
+
+
+def test_a_gradient_that_overlaps_any_of_many_parameters_is_read_before_the_step():
+    base = np.arange(200.0)
+    params = [base[10 * k : 10 * k + 10] for k in range(20)]  # more than 16: the test by bisection
+    grads = [np.ones(10) for _ in params]
+    grads[7] = base[15:25]  # inside params[1] and params[2]
+    expected = [p.copy() for p in params]
+    reference_grads = [g.copy() for g in grads]
+    for p, g in zip(expected, reference_grads):
+        p -= 0.1 * g
+    optim.SGD(params, lr=0.1).step(grads)
+    for got, want in zip(params, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n_params", [3, 40])
+def test_every_overlap_of_a_gradient_and_a_parameter_is_found(n_params):
+    from fastdescent._optimizer import _overlap_test
+
+    base = np.zeros(10 * n_params + 50)
+    params = [base[10 * k : 10 * k + 8] for k in range(n_params)]  # gaps of 2 values between them
+    overlapping = _overlap_test(params)
+    for start in range(0, base.size - 3, 3):
+        for length in (1, 2, 5):
+            for view in (base[start : start + length], base[start : start + length][::-1]):
+                assert overlapping(view) == any(np.may_share_memory(view, p) for p in params), (start, length)
+    assert not overlapping(np.zeros(5)) and not overlapping(base[:0])

@@ -102,8 +102,10 @@ def test_sgd_regressor_adam_is_adam_on_scikit_learns_objective():
     model = fastdescent.SGDRegressor(solver="adam", learning_rate="constant", eta0=0.01, alpha=0.0, max_iter=7,
                                      tol=None, batch_size=None, random_state=0).fit(X, y)  # fmt: skip
     fit = fastdescent.fit_linear(X, y, solver="adam", lr=0.01, eps=2e-8, max_iter=7)
-    np.testing.assert_allclose(model.coef_, fit.coef, rtol=1e-12)
-    np.testing.assert_allclose(model.loss_history_, fit.loss_history / 2, rtol=1e-15)
+    # Halving is exact (and 2e-8 is exactly twice 1e-8 in binary): the same steps, bit for bit.
+    assert_same_bits(model.coef_, fit.coef, "coef")
+    assert_same_bits(model.intercept_, np.atleast_1d(fit.intercept), "intercept")
+    assert_same_bits(np.asarray(model.loss_history_), fit.loss_history / 2, "loss history")
 
 
 def test_sgd_regressor_names_the_option_that_does_not_apply():

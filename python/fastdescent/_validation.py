@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -49,9 +50,19 @@ def as_float_array(value, name: str, dtype: np.dtype, ndim: int) -> np.ndarray:
     if array.ndim != ndim:
         shape_word = {1: "a 1-D array", 2: "a 2-D array (n_samples, n_features)"}[ndim]
         raise ValueError(f"{name} must be {shape_word}; got shape {array.shape}")
+    return as_working_array(array, name, dtype)
+
+
+def as_working_array(array: np.ndarray, name: str, dtype: np.dtype) -> np.ndarray:
+    """A real ``array`` as the kernels read it: C-contiguous, aligned, of ``dtype`` (a copy only if
+    it is not already), and only finite values."""
+    flags = array.flags
+    if array.dtype == dtype and flags.c_contiguous and flags.aligned:
+        check_finite(array, name)
+        return array
     converted = array.dtype != dtype
     with np.errstate(over="ignore", invalid="ignore"):  # a value too large for dtype becomes inf: reported next
-        array = np.require(array, dtype=dtype, requirements="CA")  # C order, aligned: what the kernels read
+        array = np.require(array, dtype=dtype, requirements="CA")
     check_finite(array, name if not converted else f"{name} (converted to {dtype})")
     return array
 
@@ -138,7 +149,7 @@ def working_scalar(value: float, name: str, dtype, *, positive: bool = False) ->
     """A validated number rounded to the working dtype, where it must stay finite and, unless it is
     zero, non-zero: a float64 value that overflows float32 (or vanishes in it) is refused by name."""
     dtype = np.dtype(dtype)
-    if dtype == np.float64:  # a finite float64 already (the common case: no rounding, nothing to check)
+    if dtype == np.float64 and math.isfinite(value):  # the common case: no rounding, nothing else to check
         return np.float64(value)
     with np.errstate(over="ignore", under="ignore"):
         rounded = dtype.type(value)

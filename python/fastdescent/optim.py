@@ -30,14 +30,6 @@ from .schedules import Schedule
 __all__ = ["ASGD", "SAG", "SGD", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer", "RMSprop"]
 
 
-def _betas(betas) -> tuple:
-    try:
-        beta1, beta2 = betas
-    except (TypeError, ValueError):
-        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}") from None
-    return adam.beta(beta1, "betas[0]"), adam.beta(beta2, "betas[1]")  # named as the caller wrote them
-
-
 class SGD(Optimizer):
     """torch.optim.SGD, step for step::
 
@@ -55,9 +47,6 @@ class SGD(Optimizer):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov}, backend)  # fmt: skip
 
-    def rule_settings(self, group: dict):
-        return sgd.settings(momentum=group["momentum"], dampening=group["dampening"],
-                            weight_decay=group["weight_decay"], nesterov=group["nesterov"])  # fmt: skip
 
     @property
     def buffers(self) -> list[np.ndarray]:
@@ -88,8 +77,7 @@ class ASGD(Optimizer):
     def rule_settings(self, group: dict):
         if isinstance(group["lr"], Schedule):
             raise TypeError("ASGD computes its own rate from lr, lambd and alpha: give lr as a number")
-        return asgd.settings(lambd=group["lambd"], alpha=group["alpha"], t0=group["t0"],
-                             weight_decay=group["weight_decay"])  # fmt: skip
+        return super().rule_settings(group)
 
     def _new_state(self, param, settings) -> dict:
         group = self.param_groups[-1]
@@ -128,8 +116,6 @@ class SAG(Optimizer):
         self.seen = np.zeros(self.n_samples, dtype=bool)
         super().__init__(params, {"lr": lr, "weight_decay": weight_decay}, backend)
 
-    def rule_settings(self, group: dict):
-        return sag.settings(weight_decay=group["weight_decay"])
 
     def _new_state(self, param, settings) -> dict:
         return {"step": 0, "memory": np.zeros((self.n_samples,) + param.shape, dtype=param.dtype)}
@@ -186,11 +172,6 @@ class Adam(Optimizer):
                                   "amsgrad": amsgrad, "maximize": maximize,
                                   "decoupled_weight_decay": decoupled_weight_decay}, backend)  # fmt: skip
 
-    def rule_settings(self, group: dict):
-        beta1, beta2 = _betas(group["betas"])
-        return adam.settings(beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
-                             amsgrad=group["amsgrad"], decoupled_weight_decay=group["decoupled_weight_decay"],
-                             maximize=group["maximize"])  # fmt: skip
 
 
 class AdamW(Adam):
@@ -221,10 +202,6 @@ class Adagrad(Optimizer):
                                   "initial_accumulator_value": initial_accumulator_value, "eps": eps,
                                   "maximize": maximize}, backend)  # fmt: skip
 
-    def rule_settings(self, group: dict):
-        return adagrad.settings(lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-                                initial_accumulator_value=group["initial_accumulator_value"], eps=group["eps"],
-                                maximize=group["maximize"])  # fmt: skip
 
 
 class RMSprop(Optimizer):
@@ -249,10 +226,6 @@ class RMSprop(Optimizer):
                                   "momentum": momentum, "centered": centered, "maximize": maximize},
                          backend)  # fmt: skip
 
-    def rule_settings(self, group: dict):
-        return rmsprop.settings(alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-                                momentum=group["momentum"], centered=group["centered"],
-                                maximize=group["maximize"])  # fmt: skip
 
 
 class NAdam(Optimizer):
@@ -276,12 +249,6 @@ class NAdam(Optimizer):
                                   "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
                                   "maximize": maximize}, backend)  # fmt: skip
 
-    def rule_settings(self, group: dict):
-        beta1, beta2 = _betas(group["betas"])
-        return nadam.settings(beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
-                              momentum_decay=group["momentum_decay"],
-                              decoupled_weight_decay=group["decoupled_weight_decay"],
-                              maximize=group["maximize"])  # fmt: skip
 
     def _new_state(self, param, settings) -> dict:
         return {"step": 0, "mu_product": 1.0}
