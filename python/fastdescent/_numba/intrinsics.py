@@ -91,16 +91,61 @@ def lane_dot_at(typingctx, data, offset, w):
                     builder.store(builder.load(builder.gep(pointer, [source])), slot)
             product = builder.fmul(builder.load(x_tail), builder.load(w_tail))
             builder.store(builder.fadd(builder.load(lane), product), lane)
-        value = builder.load(lane)
-        half = lanes // 2
-        while half >= 1:
-            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
-            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, 2 * half)))
-            value = builder.fadd(builder.shuffle_vector(value, value, low), builder.shuffle_vector(value, value, high))
-            half //= 2
-        return builder.extract_element(value, ir.IntType(32)(0))
+        return _halve(builder, builder.load(lane), lanes)
 
     return data.dtype(data, offset, w), codegen
+
+
+def _halve(builder, value, lanes):
+    """The lanes of ``value`` combined by halving (section 1 of reduction-order.md): lane 0's sum."""
+    half = lanes // 2
+    while half >= 1:
+        low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
+        high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, 2 * half)))
+        value = builder.fadd(builder.shuffle_vector(value, value, low), builder.shuffle_vector(value, value, high))
+        half //= 2
+    return builder.extract_element(value, ir.IntType(32)(0))
+
+
+@intrinsic
+def lane_abs_sum(typingctx, w):
+    """sum(|w|) in the canonical lane order: lane_dot(|w|, ones) (x * 1 is x), as ``lane_dot_at``
+    with |x| for the product.  The tail's padded lanes add -0.0, as there (|-0.0| would be +0.0,
+    so the tail takes |x| element by element into a vector of -0.0).  C-contiguous only."""
+    if not (isinstance(w, types.Array) and w.layout == "C" and w.ndim == 1 and isinstance(w.dtype, types.Float)):
+        return None
+    lanes = LANE_BYTES // (w.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        element = context.get_value_type(w.dtype)
+        vector = ir.VectorType(element, lanes)
+        itemsize = w.dtype.bitwidth // 8
+        intp = context.get_value_type(types.intp)
+        w_array = context.make_array(signature.args[0])(context, builder, args[0])
+        d = cgutils.unpack_tuple(builder, w_array.shape, 1)[0]
+        data = w_array.data
+        bits = w.dtype.bitwidth
+        vector_abs = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector]),
+                                                    f"llvm.fabs.v{lanes}f{bits}")  # fmt: skip
+        element_abs = cgutils.get_or_insert_function(builder.module, ir.FunctionType(element, [element]),
+                                                     f"llvm.fabs.f{bits}")  # fmt: skip
+        minus_zero = ir.Constant(vector, [ir.Constant(element, -0.0)] * lanes)
+        lane = cgutils.alloca_once_value(builder, minus_zero)
+        full = builder.mul(builder.udiv(d, intp(lanes)), intp(lanes))
+        with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
+            loaded = builder.load(builder.bitcast(builder.gep(data, [j]), vector.as_pointer()), align=itemsize)
+            builder.store(builder.fadd(builder.load(lane), builder.call(vector_abs, [loaded])), lane)
+        tail = builder.sub(d, full)
+        with builder.if_then(builder.icmp_signed(">", tail, intp(0)), likely=False):
+            padded = cgutils.alloca_once_value(builder, minus_zero)
+            with cgutils.for_range(builder, tail, intp=intp) as loop:
+                slot = builder.gep(builder.bitcast(padded, element.as_pointer()), [loop.index])
+                value = builder.load(builder.gep(data, [builder.add(full, loop.index)]))
+                builder.store(builder.call(element_abs, [value]), slot)
+            builder.store(builder.fadd(builder.load(lane), builder.load(padded)), lane)
+        return _halve(builder, builder.load(lane), lanes)
+
+    return w.dtype(w), codegen
 
 
 @intrinsic
@@ -209,3 +254,18 @@ def _borrowed_is_its_argument(lhs, args, alias_map, arg_aliases):
 # a call's result is fresh unless registered as an alias of its argument: without this, the writes
 # of an inlined rule into its borrowed state vanished.
 ir_utils.alias_func_extensions[("borrowed", __name__)] = _borrowed_is_its_argument
+
+
+@intrinsic
+def select(typingctx, condition, if_true, if_false):
+    """``if_true if condition else if_false`` as one LLVM select, without a branch: the units' per-element
+    choices (the losses' pieces) inlined as branches made Numba's SSA pass warn of variables out of
+    scope (NumbaIRAssumptionWarning) once several were nested."""
+    if not (isinstance(condition, types.Boolean) and if_true == if_false and isinstance(if_true, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        flag = context.cast(builder, args[0], signature.args[0], types.boolean)
+        return builder.select(builder.trunc(flag, ir.IntType(1)) if flag.type != ir.IntType(1) else flag, args[1], args[2])
+
+    return if_true(condition, if_true, if_false), codegen

@@ -2,7 +2,7 @@
 
 Every unit function is registered with Numba as it is (``register_jitable``: the same Python
 function, compiled where a kernel calls it); three primitives get compiled definitions of their
-own (the lanes as an LLVM vector; a scalar clip and maximum); and the family functions that find the unit of a
+own (the lanes as LLVM vectors; a scalar clip, select and maximum); and the family functions that find the unit of a
 record (``rules.update``, ``losses.row_terms``, ...) look it up by the record's class when the
 kernel is compiled, so a kernel is specialised for its rule, loss and penalty at no run-time cost.
 Import this module before compiling anything that calls a unit.
@@ -24,7 +24,8 @@ from numba.extending import overload, register_jitable
 
 from .._units import (averaging, epoch_end, losses, moments, objective, penalties, primitives, rate_policy, rules,
                       stopping)
-from .intrinsics import lane_dot_at
+from .intrinsics import lane_abs_sum, lane_dot_at
+from .intrinsics import select as select_value
 from .jit import OPTIONS
 
 
@@ -39,12 +40,31 @@ def _lane_dot(a, b):
     return lane_dot
 
 
+@overload(primitives.lane_abs_sum, jit_options=OPTIONS, inline="always")
+def _lane_abs_sum(w):
+    if not (isinstance(w, types.Array) and w.layout == "C"):
+        raise TypingError("lane_abs_sum takes a C-contiguous array")
+
+    def abs_sum(w):
+        return lane_abs_sum(w)
+
+    return abs_sum
+
+
 @overload(primitives.clip, jit_options=OPTIONS, inline="always")
 def _clip(value, bound):
     def clip(value, bound):
         return -bound if value < -bound else (bound if value > bound else value)
 
     return clip
+
+
+@overload(primitives.select, jit_options=OPTIONS, inline="always")
+def _select(condition, if_true, if_false):
+    def select(condition, if_true, if_false):
+        return select_value(condition, if_true, if_false)
+
+    return select
 
 
 @overload(primitives.maximum, jit_options=OPTIONS, inline="always")
@@ -129,3 +149,23 @@ def _penalty_add_to_gradient(grad, w, i, hyper):
         add_to_gradient(grad, w, i, hyper)
 
     return penalty_add_to_gradient
+
+
+@overload(penalties.accrue, jit_options=OPTIONS, inline="always")
+def _penalty_accrue(state, hyper, rate):
+    accrue = _unit_of(penalties, hyper).accrue
+
+    def penalty_accrue(state, hyper, rate):
+        accrue(state, hyper, rate)
+
+    return penalty_accrue
+
+
+@overload(penalties.apply_accrued, jit_options=OPTIONS, inline="always")
+def _penalty_apply_accrued(w, state, i, hyper):
+    apply_accrued = _unit_of(penalties, hyper).apply_accrued
+
+    def penalty_apply_accrued(w, state, i, hyper):
+        apply_accrued(w, state, i, hyper)
+
+    return penalty_apply_accrued

@@ -1,7 +1,7 @@
 """The operations the units share beyond element-wise arithmetic, in numpy.
 
 The Numba backend compiles the same functions (``_numba/units.py``; its own definitions of
-``lane_dot``, ``clip`` and ``maximum``, which numpy computes on whole arrays), so a unit that calls
+``lane_dot``, ``lane_abs_sum``, ``clip``, ``select`` and ``maximum``, which numpy computes on whole arrays), so a unit that calls
 them runs unchanged in both backends.
 """
 
@@ -17,9 +17,19 @@ def lane_dot(a: np.ndarray, b: np.ndarray):
     return row_dots(a[None, :], b)[0]
 
 
+def lane_abs_sum(w: np.ndarray):
+    """sum(|w|) in the canonical lane order: ``lane_dot(|w|, ones)`` (x * 1 is x exactly)."""
+    return row_dots(np.abs(w)[None, :], np.ones_like(w))[0]
+
+
 def clip(value, bound):
     """``value`` clipped to [-bound, bound]; NaN stays NaN, a value on the bound stays itself."""
     return np.where(value < -bound, -bound, np.where(value > bound, bound, value))
+
+
+def select(condition, if_true, if_false):
+    """``if_true`` where ``condition`` holds, else ``if_false`` (a branch per element in compiled code)."""
+    return np.where(condition, if_true, if_false)
 
 
 def lerp(start, end, weight, keep):

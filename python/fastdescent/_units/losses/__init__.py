@@ -11,9 +11,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from .. import registry
-from . import squared_error
+from . import epsilon_insensitive, huber, squared_epsilon_insensitive, squared_error
 
-LOSSES: dict[str, ModuleType] = registry.by_name(squared_error)
+LOSSES: dict[str, ModuleType] = registry.by_name(squared_error, huber, epsilon_insensitive, squared_epsilon_insensitive)
 
 BY_HYPER: dict[type, ModuleType] = {loss.Hyper: loss for loss in LOSSES.values()}
 

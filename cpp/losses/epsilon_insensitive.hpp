@@ -1,0 +1,43 @@
+// scikit-learn's epsilon-insensitive loss: python/fastdescent/_units/losses/epsilon_insensitive.py.
+#pragma once
+
+#include <cmath>
+
+#include "fields.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+namespace losses {
+
+struct EpsilonInsensitive {
+    static constexpr const char* kName = "epsilon_insensitive";
+
+    template <class T>
+    struct Hyper {
+        T derivative_clip;  // 0: none
+        T epsilon;
+        T slope;  // the derivative's size outside the tube: 1, or derivative_clip below 1
+        T flat;   // 0
+        T scale;  // 1
+        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, slope, flat, scale); }
+    };
+};
+
+}  // namespace losses
+
+inline namespace FASTDESCENT_ARCH {
+
+template <>
+struct LossCode<losses::EpsilonInsensitive> {
+    template <class T>
+    static void row_terms(T r, T s, bool weighted, const losses::EpsilonInsensitive::Hyper<T>& hyper, T& q, T& term) {
+        const T excess = std::abs(r) - hyper.epsilon;
+        const T value = excess > hyper.flat ? excess : hyper.flat;
+        const T derivative = r > hyper.epsilon ? hyper.slope : (r < -hyper.epsilon ? -hyper.slope : hyper.flat);
+        q = weighted ? s * derivative : derivative;
+        term = weighted ? s * value : value;
+    }
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent

@@ -1,0 +1,47 @@
+// scikit-learn's Huber loss of a residual: python/fastdescent/_units/losses/huber.py.
+#pragma once
+
+#include <cmath>
+
+#include "fields.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+namespace losses {
+
+struct Huber {
+    static constexpr const char* kName = "huber";
+
+    template <class T>
+    struct Hyper {
+        T derivative_clip;  // 0: none
+        T epsilon;
+        T bound;         // q = clip(r, bound): epsilon, or derivative_clip when smaller
+        T half_epsilon;  // epsilon / 2, rounded once in T
+        T half;
+        T scale;  // 1
+        static constexpr auto fields() {
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, bound, half_epsilon, half, scale);
+        }
+    };
+};
+
+}  // namespace losses
+
+inline namespace FASTDESCENT_ARCH {
+
+template <>
+struct LossCode<losses::Huber> {
+    template <class T>
+    static void row_terms(T r, T s, bool weighted, const losses::Huber::Hyper<T>& hyper, T& q, T& term) {
+        const T size = std::abs(r);
+        const T value = size <= hyper.epsilon ? hyper.half * (r * r) : hyper.epsilon * (size - hyper.half_epsilon);
+        const T bound = hyper.bound;
+        const T derivative = r < -bound ? -bound : (r > bound ? bound : r);
+        q = weighted ? s * derivative : derivative;
+        term = weighted ? s * value : value;
+    }
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent

@@ -1,0 +1,50 @@
+// scikit-learn's squared epsilon-insensitive loss: python/fastdescent/_units/losses/squared_epsilon_insensitive.py.
+#pragma once
+
+#include <cmath>
+
+#include "fields.hpp"
+#include "units.hpp"
+
+namespace fastdescent {
+namespace losses {
+
+struct SquaredEpsilonInsensitive {
+    static constexpr const char* kName = "squared_epsilon_insensitive";
+
+    template <class T>
+    struct Hyper {
+        T derivative_clip;  // 0: none
+        T epsilon;
+        T q_bound;  // derivative_clip / 2
+        T flat;     // 0
+        T scale;    // 2
+        static constexpr auto fields() {
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, q_bound, flat, scale);
+        }
+    };
+};
+
+}  // namespace losses
+
+inline namespace FASTDESCENT_ARCH {
+
+template <>
+struct LossCode<losses::SquaredEpsilonInsensitive> {
+    template <class T>
+    static void row_terms(T r, T s, bool weighted, const losses::SquaredEpsilonInsensitive::Hyper<T>& hyper, T& q,
+                          T& term) {
+        const T excess = std::abs(r) - hyper.epsilon;
+        const T value = excess > hyper.flat ? excess * excess : hyper.flat;
+        T derivative = r > hyper.epsilon ? r - hyper.epsilon : (r < -hyper.epsilon ? r + hyper.epsilon : hyper.flat);
+        if (hyper.derivative_clip > T(0)) {
+            const T bound = hyper.q_bound;
+            derivative = derivative < -bound ? -bound : (derivative > bound ? bound : derivative);
+        }
+        q = weighted ? s * derivative : derivative;
+        term = weighted ? s * value : value;
+    }
+};
+
+}  // namespace FASTDESCENT_ARCH
+}  // namespace fastdescent
