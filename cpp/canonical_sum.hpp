@@ -10,6 +10,7 @@
 #include "arch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -193,6 +194,21 @@ inline T lane_dot(const T* a, const T* b, std::size_t d) {
         for (std::size_t l = 0; l < half; ++l) lane[l] = lane[l] + lane[l + half];
     return lane[0];
 #endif
+}
+
+// sum(|a_j|) in the lane order: lane_dot(|a|, ones), as x * 1 is x (the L1 norm of elastic net).
+template <class T>
+inline T lane_abs_sum(const T* a, std::size_t d) {
+    constexpr std::size_t L = kLanes<T>;
+    const std::size_t full = d - d % L;
+    T lane[L];
+    for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);
+    for (std::size_t j = 0; j < full; j += L)
+        for (std::size_t l = 0; l < L; ++l) lane[l] = lane[l] + std::abs(a[j + l]);
+    for (std::size_t l = 0; l < d - full; ++l) lane[l] = lane[l] + std::abs(a[full + l]);
+    for (std::size_t half = L / 2; half >= 1; half /= 2)
+        for (std::size_t l = 0; l < half; ++l) lane[l] = lane[l] + lane[l + half];
+    return lane[0];
 }
 
 // Combines a stream of block partials (vectors of `width` values) by the adjacent-pair tree:

@@ -29,6 +29,13 @@ struct Optional {
     T& operator[](std::size_t i) const { return values[i]; }
 };
 
+// One value carried between calls (a (1,) array in Python): a penalty's running total.
+template <class T>
+struct Cell {
+    T* value = nullptr;
+    T& operator*() const { return *value; }
+};
+
 }  // namespace fastdescent
 
 // Inside a record's `static constexpr auto fields()`: FASTDESCENT_FIELDS(Self, a, b, c).

@@ -41,7 +41,7 @@ template <class T, class C>
 struct FitKernels;
 template <class T, class Loss, class Penalty, class Rule>
 struct FitKernels<T, Combination<Loss, Penalty, Rule>> {
-    using State = FitState<T, Rule>;
+    using State = FitState<T, Penalty, Rule>;
     using Plan = FitPlan<T, Loss, Penalty, Rule>;
     using Steps = Schedule<T, Rule>;
     std::pair<std::size_t, Status> (*run_epochs)(const FitData<T>&, const State&, const Plan&, const Steps&,
@@ -64,7 +64,7 @@ struct StepKernels {
 };
 
 using Objectives = typename Product<Losses, Penalties, TypeList<void>>::type;
-using Fits = typename Product<Losses, Penalties, FitRules>::type;
+using Fits = typename FitProduct<Losses, FitPenalties>::type;
 
 template <class T>
 struct Kernels {

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "losses/squared_error.hpp"
+
 namespace fastdescent {
 
 // Rows of a linear model's data, C-contiguous, never written.
@@ -45,10 +47,11 @@ struct Progress {
     double first_loss;  // NaN until known
 };
 
-template <class T, class Rule>
+template <class T, class Penalty, class Rule>
 struct FitState {
     T* theta;  // d coefficients, then the intercept
     typename Rule::template State<T> rule;
+    typename Penalty::template State<T> penalty;  // what the penalty accrues between steps (elastic net's L1)
     T* average;  // d + 1
     SagMemory<T> sag;
     Progress* progress;
@@ -75,6 +78,7 @@ struct FitPlan {
     std::size_t batch_size;
     bool fit_intercept;
     typename Loss::template Hyper<T> loss;
+    typename losses::SquaredError::Hyper<T> validation_loss;  // R^2 on validation rows: the squared error
     typename Penalty::template Hyper<T> penalty;
     typename Rule::template Hyper<T> rule;
     std::int64_t average_start;  // -1: no averaging

@@ -53,6 +53,27 @@ struct Product<TypeList<Losses...>, Penalties, Rules> {
     using type = typename Concat<typename WithPenalties<Losses, Penalties, Rules>::type...>::type;
 };
 
+// A penalty and the update rules its fits run with.
+template <class Penalty, class Rules>
+struct PenaltyWithRules {};
+
+// Every (loss, penalty, rule) with a rule its penalty runs with.
+template <class Losses, class PenaltiesWithRules>
+struct FitProduct;
+template <class Losses, class... Penalties, class... Rules>
+struct FitProduct<Losses, TypeList<PenaltyWithRules<Penalties, Rules>...>> {
+    using type = typename Concat<typename Product<Losses, TypeList<Penalties>, Rules>::type...>::type;
+};
+
+// Calls f(C{}) for the combination of the list with these names; false if none has them.
+template <class... Cs, class F>
+bool visit_combination(TypeList<Cs...>, std::string_view loss, std::string_view penalty, std::string_view rule,
+                       F&& f) {
+    return ((loss == Cs::LossType::kName && penalty == Cs::PenaltyType::kName && rule == Cs::RuleType::kName &&
+             (f(Cs{}), true)) ||
+            ...);
+}
+
 // std::tuple<Of<T, Ts>...> for the types of a list.
 template <template <class, class> class Of, class T, class List>
 struct TupleOf;

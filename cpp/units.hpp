@@ -15,7 +15,8 @@ template <class Loss>
 struct LossCode;  // row_terms(r, s, weighted, hyper, q, term)
 
 template <class Penalty>
-struct PenaltyCode;  // add_to_loss(loss, w, d, hyper) -> loss; add_to_gradient(grad, w, i, hyper)
+struct PenaltyCode;  // add_to_loss(loss, w, d, hyper) -> loss; add_to_gradient(grad, w, i, hyper);
+                    // accrue(state, hyper, rate); apply_accrued(w, state, i, hyper)
 
 }  // namespace FASTDESCENT_ARCH
 }  // namespace fastdescent

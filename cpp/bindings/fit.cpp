@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <utility>
 
 #include "bindings/register.hpp"
@@ -14,16 +15,20 @@ namespace {
 
 using namespace pybind11::literals;
 
-// f(T{}, Loss{}, Penalty{}, Rule{}) for the plan's dtype (theta's), loss, penalty and rule.
+// f(T{}, Loss{}, Penalty{}, Rule{}) for the plan's dtype (theta's), loss, penalty and rule: one of
+// the compiled combinations (kernels.hpp: Fits).
 template <class F>
 void visit_fit(py::handle state, py::handle plan, F&& f) {
     with_precision(precision_of(state.attr("theta"), "state.theta"), [&](auto t) {
-        visit_unit(Losses{}, plan.attr("loss"), "loss", [&](auto loss) {
-            visit_unit(Penalties{}, plan.attr("penalty"), "penalty", [&](auto penalty) {
-                visit_unit(FitRules{}, plan.attr("rule"), "update rule for fused fits",
-                           [&](auto rule) { f(t, loss, penalty, rule); });
-            });
+        const std::string loss = unit_name(plan.attr("loss")), penalty = unit_name(plan.attr("penalty")),
+                          rule = unit_name(plan.attr("rule"));
+        const bool found = visit_combination(Fits{}, loss, penalty, rule, [&](auto combination) {
+            using C = decltype(combination);
+            f(t, typename C::LossType{}, typename C::PenaltyType{}, typename C::RuleType{});
         });
+        if (!found)
+            fail("no fused fit of loss '" + loss + "', penalty '" + penalty + "' and update rule '" + rule +
+                 "' is compiled into fastdescent._core");
         return 0;
     });
 }
@@ -33,8 +38,8 @@ const auto& fit_kernels() {
     return current_simd().kernels<T>().template fit<Loss, Penalty, Rule>();
 }
 
-template <class T, class Rule>
-void require_schedule_starts_now(const Schedule<T, Rule>& schedule, const FitState<T, Rule>& state) {
+template <class T, class Penalty, class Rule>
+void require_schedule_starts_now(const Schedule<T, Rule>& schedule, const FitState<T, Penalty, Rule>& state) {
     require(schedule.first_step == state.progress->steps, "schedule.first_step must be the steps taken so far");
 }
 
@@ -48,7 +53,7 @@ py::tuple run_epochs(py::handle data, py::handle state, py::handle plan, py::han
         using Rule = decltype(rule);
         const FitData<T> fit_data = read_data<T>(data);
         const auto fit_plan = read_plan<T, Loss, Penalty, Rule>(plan);
-        const auto fit_state = read_state<T, Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
+        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
         require(fit_plan.batch_size <= fit_data.epoch_rows, "plan.batch_size must not exceed the rows of an epoch");
         const std::size_t steps = n_epochs * ((fit_data.epoch_rows + fit_plan.batch_size - 1) / fit_plan.batch_size);
         const auto fit_schedule = read_schedule<T, Rule>(schedule, steps);
@@ -70,7 +75,7 @@ int run_segment(py::handle data, py::handle state, py::handle plan, py::handle s
         using Rule = decltype(rule);
         const FitData<T> fit_data = read_data<T>(data);
         const auto fit_plan = read_plan<T, decltype(loss), decltype(penalty), Rule>(plan);
-        const auto fit_state = read_state<T, Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
+        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
         require(fit_data.n_orders <= 1 && fit_data.epoch_rows <= epoch_rows,
                 "a segment is one order no longer than its epoch");
         const std::size_t steps = (fit_data.epoch_rows + fit_plan.batch_size - 1) / fit_plan.batch_size;
@@ -94,7 +99,7 @@ int step_from_sums(py::handle sums, std::size_t count, py::handle state, py::han
         const std::size_t d = static_cast<std::size_t>(array_of<T>(state.attr("theta"), "state.theta").size()) - 1;
         const T* batch_sums = readable<T>(sums, "sums", d + 2);
         const auto fit_plan = read_plan<T, decltype(loss), decltype(penalty), Rule>(plan);
-        const auto fit_state = read_state<T, Rule>(state, d, 0);
+        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, d, 0);
         const auto fit_schedule = read_schedule<T, Rule>(schedule, 1);
         require_schedule_starts_now(fit_schedule, fit_state);
         require(count >= 1 && count <= epoch_rows, "count must be in [1, epoch_rows]");
@@ -112,7 +117,7 @@ int end_epoch(py::handle state, py::handle plan, py::handle history, std::size_t
         using Rule = decltype(rule);
         const std::size_t d = static_cast<std::size_t>(array_of<T>(state.attr("theta"), "state.theta").size()) - 1;
         const auto fit_plan = read_plan<T, decltype(loss), decltype(penalty), Rule>(plan);
-        const auto fit_state = read_state<T, Rule>(state, d, 0);
+        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, d, 0);
         const History fit_history = read_history(history, epoch + 1);
         require(steps >= 1, "an epoch has one step or more");
         status = fit_kernels<T, decltype(loss), decltype(penalty), Rule>().end_epoch(

@@ -114,6 +114,8 @@ void read_member(py::handle value, const Name& name, const ArraySizes& sizes, Me
     } else if constexpr (std::is_same_v<Member, ::fastdescent::Optional<T>>) {
         const bool present = array_of<T>(value, name, -1).size() != 0;
         member.values = present ? writable<T>(value, name, sizes.size) : nullptr;
+    } else if constexpr (std::is_same_v<Member, ::fastdescent::Cell<T>>) {
+        member.value = writable<T>(value, name, 1);
     } else if constexpr (std::is_same_v<Member, const T*>) {
         member = readable<T>(value, name, sizes.rows);
     } else if constexpr (std::is_same_v<Member, bool>) {
@@ -193,11 +195,12 @@ inline Progress* read_progress(py::handle object) {
 }
 
 // n: the rows SAG stores a residual for (0: no SAG).
-template <class T, class Rule>
-FitState<T, Rule> read_state(py::handle state, std::size_t d, std::size_t sag_rows) {
+template <class T, class Penalty, class Rule>
+FitState<T, Penalty, Rule> read_state(py::handle state, std::size_t d, std::size_t sag_rows) {
     py::handle sag = state.attr("sag");
     return {writable<T>(state.attr("theta"), "state.theta", d + 1),
             unit_record<typename Rule::template State<T>, T>(state.attr("rule"), "state.rule", {d + 1, 0}),
+            unit_record<typename Penalty::template State<T>, T>(state.attr("penalty"), "state.penalty", {d, 0}),
             writable<T>(state.attr("average"), "state.average", d + 1),
             {writable<T>(sag.attr("residuals"), "state.sag.residuals", sag_rows),
              writable<bool>(sag.attr("seen"), "state.sag.seen", sag_rows),
@@ -226,6 +229,7 @@ FitPlan<T, Loss, Penalty, Rule> read_plan(py::handle plan) {
     return {batch_size,
             plan.attr("fit_intercept").cast<bool>(),
             unit_record<typename Loss::template Hyper<T>, T>(plan.attr("loss"), "plan.loss"),
+            unit_record<typename losses::SquaredError::Hyper<T>, T>(plan.attr("validation_loss"), "plan.validation_loss"),
             unit_record<typename Penalty::template Hyper<T>, T>(plan.attr("penalty"), "plan.penalty"),
             unit_record<typename Rule::template Hyper<T>, T>(plan.attr("rule"), "plan.rule"),
             plan.attr("average_start").cast<std::int64_t>(),

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "canonical_sum.hpp"
+#include "losses/squared_error.hpp"
 #include "fit/averaging.hpp"
 #include "fit/objective.hpp"
 #include "fit/sag.hpp"
@@ -33,7 +34,7 @@ template <class T, class Loss, class Penalty, class Rule>
 class Fit {
 public:
     using Plan = FitPlan<T, Loss, Penalty, Rule>;
-    using State = FitState<T, Rule>;
+    using State = FitState<T, Penalty, Rule>;
     using Steps = Schedule<T, Rule>;
 
     // Up to n_epochs whole epochs; (epochs run, status).  `interrupted` is polled every
@@ -54,8 +55,11 @@ public:
                 return {epoch + 1, status};
             }
             T validation_loss = T(NAN);
-            if (data.n_validation && fit.theta_is_finite()) {
-                fit.sums_of(OrderedRows{data.validation_rows, data.n_validation}, data.n_validation, nullptr);
+            if (data.n_validation && fit.theta_is_finite()) {  // the squared error, whatever the loss (R^2)
+                batch_sums<losses::SquaredError>(data.rows, OrderedRows{data.validation_rows, data.n_validation},
+                                                 data.n_validation, state.theta, state.theta[d], plan.validation_loss,
+                                                 fit.tree_, fit.sums_.data(), static_cast<T*>(nullptr),
+                                                 plan.n_threads);
                 validation_loss = fit.sums_[d + 1] / static_cast<T>(data.n_validation);
             }
             const Status ended = fit.finish(history, epoch, data.n_validation != 0, validation_loss,
@@ -140,7 +144,7 @@ private:
         return std::isfinite(loss) || plan_.loss.derivative_clip != T(0);
     }
 
-    // Clip, the rule's update, averaging (section 3.3-3.5).
+    // Clip, the rule's update, averaging, what the penalty accrued (section 3.3-3.6).
     void step_along() {
         T* const gradient_sum = state_.epoch_sums + 1;
         for (std::size_t j = 0; j < moving_; ++j) gradient_sum[j] = gradient_sum[j] + grad_[j];  // before clipping
@@ -169,6 +173,11 @@ private:
             const T count = static_cast<T>(averaged);
             for (std::size_t j = 0; j < moving_; ++j) average_iterate(state_.theta, state_.average, j, averaged, count);
         }
+        // After averaging, as scikit-learn: the coefficients only (the intercept is not penalised).
+        const auto penalty = plan_.penalty;
+        const auto penalty_state = state_.penalty;
+        PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_);
+        for (std::size_t j = 0; j < d_; ++j) PenaltyCode<Penalty>::apply_accrued(theta, penalty_state, j, penalty);
     }
 
     bool theta_is_finite() const {

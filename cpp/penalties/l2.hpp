@@ -19,6 +19,10 @@ struct L2 {
         T twice_strength;  // 2 * strength, rounded once in T
         static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, strength, twice_strength); }
     };
+    template <class T>
+    struct State {  // nothing accrues: L2 acts through the gradient
+        static constexpr auto fields() { return FASTDESCENT_NO_FIELDS(); }
+    };
 };
 
 }  // namespace penalties
@@ -36,6 +40,12 @@ struct PenaltyCode<penalties::L2> {
     static void add_to_gradient(T* grad, const T* w, std::size_t i, const penalties::L2::Hyper<T>& hyper) {
         if (hyper.strength != T(0)) grad[i] = grad[i] + hyper.twice_strength * w[i];
     }
+
+    template <class T>
+    static void accrue(const penalties::L2::State<T>&, const penalties::L2::Hyper<T>&, T) {}
+
+    template <class T>
+    static void apply_accrued(T*, const penalties::L2::State<T>&, std::size_t, const penalties::L2::Hyper<T>&) {}
 };
 
 }  // namespace FASTDESCENT_ARCH

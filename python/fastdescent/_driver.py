@@ -126,7 +126,7 @@ def run(
         advance = ChunkedEpochs(backend, X, state, plan, rates, rng)
     else:
         # the validation loss is the squared error's value: (half of) the mean squared residual
-        validation_scale = _validation_scale(y, weights, validation) / float(plan.kernel.loss.value_scale)
+        validation_scale = _validation_scale(y, weights, validation) / float(plan.kernel.validation_loss.value_scale)
 
         def advance(n_epochs, history, following=0):
             schedule = plan.schedule(rates, steps_taken(state), n_epochs * steps_per_epoch)

@@ -88,13 +88,15 @@ def make_plan(
     shuffle: bool = True,
     n_threads: int | None = None,
     chunks: tuple[int, ...] | None = None,
+    loss_growth_limit: float = LOSS_GROWTH_LIMIT,
 ) -> Plan:
     """``batch_size`` None is full-batch descent (all ``epoch_rows`` in order).  ``rule``, ``loss`` and
     ``penalty`` name registered units (``_units``); their ``*_params`` go to the rule's ``settings``
     and to the loss's and the penalty's ``hyper``, which check them.  ``tol`` None turns the tol rule
     off (``tol_low`` None: any number, as scikit-learn allows); averaging starts after
     ``average_start`` steps, or once ``average_after_samples`` rows have been seen (scikit-learn's
-    ``average``)."""
+    ``average``).  An epoch loss above ``loss_growth_limit`` times the first's has diverged (inf:
+    only non-finite weights end the fit, scikit-learn's rule)."""
     dtype = np.dtype(dtype)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
@@ -107,16 +109,20 @@ def make_plan(
         tol=math.nan if tol is None else float(tol) if tol_low is None else real_scalar(tol, "tol", low=tol_low),
         n_iter_no_change=integer(n_iter_no_change, "n_iter_no_change", low=1),
         gtol=0.0 if gtol is None else real_scalar(gtol, "gtol", low=0.0),
-        growth_limit=LOSS_GROWTH_LIMIT,
+        growth_limit=float(loss_growth_limit),
     )
     if average_after_samples is not None:
         average_start = math.ceil(average_after_samples / batch) - 1 if average_after_samples else -1
     clip = 0.0 if clip_norm is None else real_scalar(clip_norm, "clip_norm", low=0.0, low_open=True)
+    penalty_unit = penalties.PENALTIES[penalty]
+    if penalty_unit.RULES is not None and (rule not in penalty_unit.RULES or method == "sag"):
+        raise ValueError(undefined_combination(penalty_unit, rule if method != "sag" else "sag"))
     kernel = _records.FitPlan(
         batch_size=int(batch),
         fit_intercept=bool(fit_intercept),
         loss=losses.LOSSES[loss].hyper(dtype, **(loss_params or {})),
-        penalty=penalties.PENALTIES[penalty].hyper(dtype, **(penalty_params or {})),
+        validation_loss=losses.squared_error.hyper(dtype),
+        penalty=penalty_unit.hyper(dtype, **(penalty_params or {})),
         rule=unit.hyper(settings, dtype),
         average_start=int(average_start),
         sag=method == "sag",
@@ -126,6 +132,13 @@ def make_plan(
         n_threads=thread_count(n_threads),
     )
     return Plan(kernel, dtype, unit, settings, shuffle=batch_size is not None and bool(shuffle), chunks=chunks)
+
+
+def undefined_combination(penalty_unit: ModuleType, solver: str) -> str:
+    """The message for a penalty with a solver it does not run with (docs/solvers.md's table)."""
+    return (f"an L1 penalty (penalty 'l1' or 'elasticnet', l1 > 0) is applied by the cumulative truncated gradient, "
+            f"which needs one step rate for every coefficient: it runs with solver 'sgd' (momentum and averaging "
+            f"included), not with solver {solver!r}")  # fmt: skip
 
 
 def average_start(average) -> int:
@@ -171,7 +184,7 @@ def split_validation(rng, n: int, fraction: float) -> tuple[np.ndarray, np.ndarr
     if not 0 < n_validation < n:
         raise ValueError(
             f"validation_fraction={fraction} leaves {n - n_validation} training and {n_validation} "
-            f"validation rows out of {n}; both need at least one"
+            f"validation rows out of n_samples = {n}; early stopping needs at least one of each"
         )
     rows = rng.permutation(n)
     return np.sort(rows[n_validation:]), np.sort(rows[:n_validation])

@@ -63,6 +63,7 @@ class FitState(NamedTuple):
 
     theta: np.ndarray  # (d + 1,) the coefficients, then the intercept
     rule: NamedTuple  # the update rule's State (its arrays shaped like theta)
+    penalty: NamedTuple  # the penalty's State: what it accrues between steps (elastic net's L1 share)
     average: np.ndarray  # (d + 1,) Polyak-Ruppert average
     sag: SagMemory
     progress: np.ndarray  # one PROGRESS record
@@ -75,6 +76,7 @@ class FitPlan(NamedTuple):
     batch_size: int
     fit_intercept: bool
     loss: NamedTuple  # a loss's Hyper (``_units.losses``)
+    validation_loss: NamedTuple  # the squared error's Hyper: R^2 on validation rows, whatever the loss
     penalty: NamedTuple  # a penalty's Hyper (``_units.penalties``)
     rule: NamedTuple  # an update rule's Hyper (``_units.rules``)
     average_start: int  # -1: no averaging; else average after this many steps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._records import FitState, SagMemory, new_progress
+from ._units import penalties
 
 
 def new_state(theta: np.ndarray, n_samples: int, plan) -> FitState:
@@ -13,6 +14,7 @@ def new_state(theta: np.ndarray, n_samples: int, plan) -> FitState:
     return FitState(
         theta=theta,
         rule=plan.rule.state_like(plan.rule_settings, theta),
+        penalty=penalties.state_like(plan.kernel.penalty, d, theta.dtype),
         average=np.zeros_like(theta),
         sag=new_sag_memory(n_samples if plan.sag else 0, d if plan.sag else -1, theta.dtype),
         progress=new_progress(),

@@ -92,8 +92,9 @@ def _sag_direction(X, order, first, m, q, residuals, seen, sag_sums, progress, w
 
 
 @inlined
-def _step_along(grad, theta, epoch_sums, progress, rule_state, average, lr, table, divisors, plan, first_step, stride):
-    """Clip, the rule's update, averaging (section 3.3-3.5); returns the rate it used.  ``lr``,
+def _step_along(grad, theta, epoch_sums, progress, rule_state, penalty_state, average, lr, table, divisors, plan,
+                first_step, stride):  # fmt: skip
+    """Clip, the rule's update, averaging, what the penalty accrued (section 3.3-3.6); returns the rate.  ``lr``,
     ``table`` and ``divisors`` are the schedule's and the plan's arrays (read once per call)."""
     T = theta.dtype.type
     k = _moving(plan, theta.shape[0] - 1)
@@ -119,6 +120,10 @@ def _step_along(grad, theta, epoch_sums, progress, rule_state, average, lr, tabl
         count = T(averaged)
         for j in range(k):
             averaging.update(theta, average, j, averaged, count)
+    penalty = plan.penalty
+    penalties.accrue(penalty_state, penalty, rate)  # after averaging, as scikit-learn
+    for j in range(theta.shape[0] - 1):
+        penalties.apply_accrued(theta, penalty_state, j, penalty)
     return rate
 
 
@@ -144,8 +149,9 @@ def _run_batches(data, order, state, plan, schedule, rows_per_epoch, work, scrat
             return _status.DIVERGED, steps, rate
         if plan.sag:
             _sag_direction(X, order, start, m, q, sag.residuals, sag.seen, sag.sums, progress, w, plan, grad)
-        rate = _step_along(grad, theta, epoch_sums, progress, state.rule, average, schedule.lr, schedule.table,
-                           plan.rate_policy.divisors, plan, schedule.first_step, schedule.stride)  # fmt: skip
+        rate = _step_along(grad, theta, epoch_sums, progress, state.rule, state.penalty, average, schedule.lr,
+                           schedule.table, plan.rate_policy.divisors, plan, schedule.first_step,
+                           schedule.stride)  # fmt: skip
         steps += 1
         polls[0] += m * (d + 1)
         if polls[0] >= WORK_BETWEEN_POLLS:
@@ -210,7 +216,7 @@ def run_epochs_kernel(data, state, plan, schedule, history, n_epochs, work, scra
         validation_loss = T(np.nan)
         if validation.shape[0] > 0 and _theta_is_finite(theta):
             batch_sums(X, rows.y, rows.sample_weight, validation, 0, validation.shape[0], theta[:d], theta[d],
-                       plan.loss, work.stack, work.covered, scratch.sums, scratch.q[:0])  # fmt: skip
+                       plan.validation_loss, work.stack, work.covered, scratch.sums, scratch.q[:0])  # fmt: skip
             validation_loss = objective.loss_from_sums(scratch.sums, d, T(validation.shape[0]))
         status = _finish_epoch(theta, epoch_sums, state.progress, plan, history, epoch, steps, rate,
                                validation.shape[0] > 0, validation_loss, data.validation_scale)  # fmt: skip
@@ -246,8 +252,8 @@ def step_from_sums_kernel(sums, count, state, plan, schedule, epoch_rows, grad):
     d = theta.shape[0] - 1
     if not _batch_loss(sums, T(count), theta[:d], state.epoch_sums, plan, T(epoch_rows), grad):
         return _status.DIVERGED
-    _step_along(grad, theta, state.epoch_sums, state.progress, state.rule, state.average, schedule.lr, schedule.table,
-                plan.rate_policy.divisors, plan, schedule.first_step, schedule.stride)  # fmt: skip
+    _step_along(grad, theta, state.epoch_sums, state.progress, state.rule, state.penalty, state.average, schedule.lr,
+                schedule.table, plan.rate_policy.divisors, plan, schedule.first_step, schedule.stride)  # fmt: skip
     return _status.RAN_ALL
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _status
 from .._order import row_dots
-from .._units import averaging, epoch_end, rate_policy, rules
+from .._units import averaging, epoch_end, penalties, rate_policy, rules
 from .objective import loss_and_gradient
 from .sag import direction as sag_direction
 from .sums import batch_sums, weights_of
@@ -111,6 +111,8 @@ def take_step(sums, count, state, plan, schedule, rows_per_epoch, sag_batch=None
     if plan.average_start >= 0 and t + 1 > plan.average_start:
         averaged = t + 1 - plan.average_start
         averaging.update(state.theta, state.average, moving, averaged, T(averaged))
+    penalties.accrue(state.penalty, plan.penalty, rate)  # after averaging, as scikit-learn
+    penalties.apply_accrued(state.theta, state.penalty, slice(0, d), plan.penalty)
     return _status.RAN_ALL, rate
 
 
@@ -121,7 +123,7 @@ def _validation_loss(data, state, plan):
     X = data.rows.X
     d = X.shape[1]
     sums, _ = batch_sums(X[rows], data.rows.y[rows], state.theta[:d], state.theta[d], weights_of(data.rows, rows),
-                         plan.loss)  # fmt: skip
+                         plan.validation_loss)  # fmt: skip
     return sums[d + 1] / X.dtype.type(rows.shape[0])
 
 

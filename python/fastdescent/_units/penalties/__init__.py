@@ -1,7 +1,10 @@
 """Penalties on the coefficients, one module per penalty, registered here once.
 
-A penalty module defines ``NAME``, ``Hyper``, ``hyper(dtype, ...)``, ``add_to_loss(loss, w, hyper)``
-and ``add_to_gradient(grad, w, i, hyper)`` (element-wise, coefficients only).
+A penalty module defines ``NAME``, ``RULES`` (the fits' update rules it runs with; None: all),
+``Hyper``, ``State``, ``hyper(dtype, ...)``, ``state_like(hyper, d, dtype)``, ``add_to_loss(loss, w,
+hyper)``, ``add_to_gradient(grad, w, i, hyper)`` (what the step's gradient carries, element-wise,
+coefficients only), and what acts after each step: ``accrue(state, hyper, rate)`` once, then
+``apply_accrued(w, state, i, hyper)`` per coefficient.
 ``cpp/penalties/<name>.hpp`` is the same penalty in C++.
 """
 
@@ -10,9 +13,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from .. import registry
-from . import l2
+from . import elastic_net, l2
 
-PENALTIES: dict[str, ModuleType] = registry.by_name(l2)
+PENALTIES: dict[str, ModuleType] = registry.by_name(l2, elastic_net)
 
 BY_HYPER: dict[type, ModuleType] = {penalty.Hyper: penalty for penalty in PENALTIES.values()}
 
@@ -30,3 +33,15 @@ def add_to_loss(loss, w, hyper):
 
 def add_to_gradient(grad, w, i, hyper) -> None:
     of(hyper).add_to_gradient(grad, w, i, hyper)
+
+
+def state_like(hyper, d, dtype):
+    return of(hyper).state_like(hyper, d, dtype)
+
+
+def accrue(state, hyper, rate) -> None:
+    of(hyper).accrue(state, hyper, rate)
+
+
+def apply_accrued(w, state, i, hyper) -> None:
+    of(hyper).apply_accrued(w, state, i, hyper)
