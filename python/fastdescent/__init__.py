@@ -6,7 +6,7 @@ from ._backends import available_backends
 from ._config import show_config
 from . import optim, schedules
 from ._fit import DivergenceError, EpochInfo, FitResult, fit_linear
-from ._loss import mse_loss_grad
+from ._loss import linear_loss_grad, mse_loss_grad
 from ._minimize import minimize, scipy_method
 
 __version__ = "0.1.0"
@@ -33,6 +33,7 @@ __all__ = [
     "available_backends",
     "fit_linear",
     "minimize",
+    "linear_loss_grad",
     "mse_loss_grad",
     "optim",
     "schedules",

@@ -1,4 +1,5 @@
-"""``fit_linear``: least squares by gradient descent, SGD, momentum, averaging, SAG or the adaptive
+"""``fit_linear``: a linear model (squared error, Huber or epsilon-insensitive losses; L1, L2 or
+elastic-net penalties) by gradient descent, SGD, momentum, averaging, SAG or the adaptive
 rates (Adam, AdamW, Adagrad, RMSprop, NAdam), on one backend."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ._plan import (
     shuffle_mode,
     split_validation,
 )
+from ._objective_terms import loss_plan, penalty_plan
 from ._solvers import solver_plan
 from ._state import new_state, solution, steps_taken
 from ._validation import as_data, as_sample_weight, integer, real_scalar
@@ -70,6 +72,9 @@ def fit_linear(
     centered: bool = False,
     weight_decay: float | None = None,
     average: bool | int = False,
+    loss: str = "squared_error",
+    epsilon: float | None = None,
+    l1: float = 0.0,
     l2: float = 0.0,
     fit_intercept: bool = True,
     max_iter: int = 100,
@@ -93,10 +98,21 @@ def fit_linear(
     backend: str = "auto",
     method: str | None = None,
 ) -> FitResult:
-    """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(r**2) + l2 * ||coef||**2``.
+    """Fit ``y ≈ X @ coef + intercept`` by minimising ``mean(loss(r)) + l1 * ||coef||_1 + l2 * ||coef||**2``,
+    ``r = X @ coef + intercept - y``; the default loss is ``r**2`` (torch's ``MSELoss``).
 
     Parameters
     ----------
+    loss, epsilon : str, float or None
+        "squared_error" (``r**2``), or scikit-learn's "huber" (``r**2 / 2`` where ``|r| <= epsilon``,
+        else ``epsilon * (|r| - epsilon / 2)``), "epsilon_insensitive" (``max(0, |r| - epsilon)``),
+        "squared_epsilon_insensitive" (``max(0, |r| - epsilon)**2``): ``docs/solvers.md``.
+        ``epsilon`` (default 0.1) is for those three only.
+    l1, l2 : float
+        The penalties on the coefficients (never the intercept).  ``l2`` acts through the gradient;
+        ``l1`` is applied after each step by the cumulative truncated gradient of Tsuruoka, Tsujii
+        and Ananiadou (2009), as scikit-learn applies it: it needs ``solver="sgd"`` (a ValueError
+        otherwise, ``docs/solvers.md``).
     lr : float, 1-D array or Schedule
         The learning rate; one rate per step (at least ``max_iter * ceil(n / batch_size)`` of
         them); or a :mod:`fastdescent.schedules` object, a function of the step count.
@@ -157,7 +173,7 @@ def fit_linear(
         the coefficients and the fitted intercept, before momentum: ``g <- g * (clip_norm / ||g||)``
         when ``||g|| > clip_norm``.  For the exploding-gradient case.
     sample_weight : 1-D array or None
-        Per-row weights s_i >= 0: the objective becomes ``mean(s * r**2) + l2 * ||coef||**2``
+        Per-row weights s_i >= 0: the objective's mean becomes ``mean(s * loss(r))``
         (the mean is over rows, not weights, so a weight scales that row's step as in scikit-learn).
     gtol : float or None
         Stop once the norm of the epoch's mean step gradient is below gtol.
@@ -191,6 +207,8 @@ def fit_linear(
     rule, method, rule_params = solver_plan(solver, momentum=momentum, nesterov=nesterov, beta_1=beta_1,
                                             beta_2=beta_2, eps=eps, amsgrad=amsgrad, centered=centered,
                                             weight_decay=weight_decay)  # fmt: skip
+    loss_name, loss_params = loss_plan(loss, epsilon)
+    penalty, penalty_params = penalty_plan(l1, l2)
     shuffle = shuffle_mode(shuffle)
     data = None
     if reads_in_chunks(X, batch_size, shuffle, sag=method == "sag", early_stopping=early_stopping,
@@ -219,8 +237,8 @@ def fit_linear(
     epoch_rows = n if train_rows is None else train_rows.shape[0]
     plan = make_plan(
         dtype, epoch_rows, batch_size=batch_size, rule=rule, rule_params=rule_params,
-        average_start=average_start(average), method=method, penalty_params={"strength": l2}, fit_intercept=fit_intercept,
-        tol=tol,
+        average_start=average_start(average), method=method, loss=loss_name, loss_params=loss_params,
+        penalty=penalty, penalty_params=penalty_params, fit_intercept=fit_intercept, tol=tol,
         n_iter_no_change=n_iter_no_change, clip_norm=clip_norm, gtol=gtol, shuffle=shuffle, n_threads=n_threads,
         chunks=shuffle_chunks(n, d, dtype, chunk_rows) if shuffle == "chunked" and data is None else None,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The least-squares objective, evaluated by one backend."""
+"""A linear model's objective and its gradient, evaluated by one backend."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _backends
 from ._chunked import ChunkedData, is_chunked_input
+from ._objective_terms import loss_plan
 from ._records import Rows
 from ._units import losses, penalties
 from ._validation import as_data, as_float_array, as_sample_weight, real_scalar, thread_count, working_scalar
@@ -33,6 +34,25 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
 
     Returns ``(loss, grad_w, grad_b)`` in the working dtype of ``X`` (float32 stays float32).
     """
+    return linear_loss_grad(X, y, w, b, l2=l2, sample_weight=sample_weight, n_threads=n_threads, backend=backend)
+
+
+def linear_loss_grad(X, y, w, b=0.0, *, loss: str = "squared_error", epsilon: float | None = None, l2: float = 0.0,
+                     sample_weight=None, n_threads: int | None = None, backend: str = "auto"):
+    """``mse_loss_grad`` for any loss of :func:`fastdescent.fit_linear`: with ``r = X @ w + b - y``,
+
+        loss   = mean(loss(r)) + l2 * ||w||**2
+        grad_w = X.T @ loss'(r) / n + 2 * l2 * w
+        grad_b = mean(loss'(r))
+
+    ``loss`` "squared_error" (``r**2``: this is ``mse_loss_grad``), "huber", "epsilon_insensitive"
+    or "squared_epsilon_insensitive" with ``epsilon`` (default 0.1), scikit-learn's definitions
+    (``docs/solvers.md``; a kink's derivative is scikit-learn's: 0 inside an epsilon tube).  With
+    ``sample_weight`` s each row's loss and derivative are multiplied by s.  An L1 penalty has no
+    gradient; the fits apply it by truncation (``fit_linear(l1=...)``).  The same bits on every
+    backend, for Dask arrays and memory maps too.  Returns ``(loss, grad_w, grad_b)``.
+    """
+    loss_name, loss_params = loss_plan(loss, epsilon)
     _, backend = _backends.resolve(backend)
     if is_chunked_input(X):
         X = ChunkedData.from_arrays(X, y, sample_weight, chunk_rows=None, full_batch=True, n_threads=n_threads,
@@ -46,7 +66,7 @@ def mse_loss_grad(X, y, w, b=0.0, *, l2: float = 0.0, sample_weight=None, n_thre
     if w.shape[0] != d:
         raise ValueError(f"w has {w.shape[0]} values but X has {d} features (X shape {(n, d)})")
     theta = np.append(w, working_scalar(real_scalar(b, "b"), "b", dtype))
-    loss, penalty = losses.squared_error.hyper(dtype), penalties.l2.hyper(dtype, l2)
+    loss, penalty = losses.LOSSES[loss_name].hyper(dtype, **loss_params), penalties.l2.hyper(dtype, l2)
     if isinstance(X, ChunkedData):  # the chunks' sums joined along the tree, then the loss from them
         value, grad = backend.objective_from_sums(X.sums(backend, theta, loss, check=True), theta, n, loss, penalty)
     else:

@@ -1,14 +1,16 @@
-"""``fastdescent.SGDRegressor``: scikit-learn's SGDRegressor (squared loss), on fastdescent's kernels.
+"""``fastdescent.SGDRegressor``: scikit-learn's SGDRegressor, on fastdescent's kernels.
 
 Change one import line.  The parameters, their defaults and meanings, the fitted attributes and
 the methods are scikit-learn's; the fit runs natively, the same bits on every backend.
 
-The objective is scikit-learn's, ``mean(½ r²) + ½ alpha ‖w‖²`` (the squared error's ``half`` and
-an L2 strength of ``alpha / 2``), with per-sample steps ``eta * (r x + alpha w)``, scikit-learn's
-1e12 clip on the loss derivative and its ValueError when the weights overflow.  One difference
-remains: scikit-learn shrinks ``w`` by ``max(0, 1 - eta alpha)`` (we subtract ``eta alpha w``: the
-same until ``eta alpha > 1``).  The additions (``batch_size``, ``momentum``, the ``solver``s, the
-backends, Dask input) are fastdescent's.
+The objective is scikit-learn's, ``mean(loss) + alpha * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2
+||w||²)``, with its losses (half the squared error, huber, epsilon_insensitive,
+squared_epsilon_insensitive: ``_units/losses``), per-sample steps ``eta * (dloss x + alpha (1 -
+l1_ratio) w)``, the L1 share by its cumulative truncated gradient after each step, its 1e12 clip
+on the loss derivative and its ValueError when the weights overflow.  One difference remains:
+scikit-learn shrinks ``w`` by ``max(0, 1 - eta alpha (1 - l1_ratio))`` (we subtract ``eta alpha
+(1 - l1_ratio) w``: the same until that product exceeds 1).  The additions (``batch_size``,
+``momentum``, the ``solver``s, the backends, Dask input) are fastdescent's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from . import _backends, _status
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._driver import run
 from ._errors import DivergenceError
+from ._objective_terms import loss_plan, sklearn_penalty
 from ._records import aligned
 from ._plan import Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode, split_validation
 from ._state import new_state, restart_tol, solution, steps_taken
@@ -44,9 +47,23 @@ MAX_DLOSS = 1e12
 class SGDRegressor(RegressorMixin, BaseEstimator):
     """Linear regression fitted by stochastic gradient descent, scikit-learn's API.
 
-    Parameters are scikit-learn's ``SGDRegressor`` parameters, with ``loss="squared_error"`` and
-    ``penalty`` in {"l2", None} (``l1_ratio`` and ``epsilon`` are accepted and unused, as
-    scikit-learn does for this loss).  The additions:
+    Parameters are scikit-learn's ``SGDRegressor`` parameters, all of them, with its meanings:
+
+    loss : {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}
+        scikit-learn's definitions (``docs/solvers.md``); ``epsilon`` is the threshold of the last
+        three (accepted and unused by the squared error, as scikit-learn does).
+    penalty : {"l2", "l1", "elasticnet", None}, alpha, l1_ratio
+        ``alpha * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||²)`` (l1_ratio is 0 for "l2", 1 for
+        "l1"); the L1 share is applied after each step by the cumulative truncated gradient
+        (Tsuruoka et al., 2009), as scikit-learn applies it, for any ``batch_size``.  An L1 share
+        runs with ``solver="sgd"`` only (momentum and averaging included): "sag" and the adaptive
+        solvers raise a ValueError saying so.
+    power_t : float
+        A negative value warns (FutureWarning), as scikit-learn 1.8+ does, and is used.
+    early_stopping : bool
+        As scikit-learn: with ``partial_fit`` it is a ValueError.
+
+    Sparse X is refused (TypeError).  The additions:
 
     batch_size : int or None, default=1
         Rows per step; 1 is scikit-learn's per-sample SGD, None is full-batch gradient descent.
@@ -182,6 +199,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         first_call = getattr(self, "coef_", None) is None
         if first_call:
             self._check_params()
+        if self.early_stopping:  # scikit-learn's check and message
+            raise ValueError("early_stopping should be False with partial_fit")
         X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
         start = None
         if first_call:
@@ -214,16 +233,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     # -- the fit ------------------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        if self.loss != "squared_error":
-            raise ValueError(
-                f"loss={self.loss!r} is not supported by fastdescent.SGDRegressor; it supports "
-                "loss='squared_error' (use sklearn.linear_model.SGDRegressor for other losses)"
-            )
-        if self.penalty not in ("l2", None):
-            raise ValueError(
-                f"penalty={self.penalty!r} is not supported by fastdescent.SGDRegressor; it supports "
-                "penalty='l2' or None"
-            )
+        self._loss_plan()
+        self._penalty_plan()
         if not isinstance(self.learning_rate, Schedule) and self.learning_rate not in LEARNING_RATES:
             raise ValueError(
                 f"learning_rate must be one of {LEARNING_RATES} or a fastdescent.schedules object; "
@@ -234,7 +245,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
         if self.learning_rate in ("constant", "invscaling", "adaptive"):
             real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
-        real_scalar(self.power_t, "power_t", low=0.0)
+        real_scalar(self.power_t, "power_t")
+        if self.power_t < 0:  # as the installed scikit-learn (1.8 deprecated it, 1.10 will refuse it)
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.",
+                FutureWarning,
+                stacklevel=3,
+            )
         rule, _, rule_params = self._solver()
         RULES[rule].settings(**rule_params)
         integer(self.max_iter, "max_iter", low=1)
@@ -251,6 +269,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
         _backends.resolve(self.backend)
+
+    def _loss_plan(self) -> tuple[str, dict]:
+        # scikit-learn's clip of the loss derivative; epsilon is ignored by the squared error, as there
+        return loss_plan(self.loss, self.epsilon, derivative_clip=MAX_DLOSS, half=True)
+
+    def _penalty_plan(self) -> tuple[str, dict]:
+        return sklearn_penalty(self.penalty, self.alpha, self.l1_ratio)
 
     def _solver(self) -> tuple[str, str, dict]:
         return solver_plan(self.solver, momentum=self.momentum, nesterov=self.nesterov, beta_1=self.beta_1,
@@ -311,16 +336,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         epoch_rows = n if train_rows is None else train_rows.shape[0]
         tol = None if self.tol is None or self.tol == -math.inf else float(self.tol)
         rule, method, rule_params = self._solver()
+        (loss, loss_params), (penalty, penalty_params) = self._loss_plan(), self._penalty_plan()
         plan = make_plan(
             X.dtype, epoch_rows, batch_size=self.batch_size, rule=rule, rule_params=rule_params,
             average_after_samples=int(self.average), method=method,
-            # scikit-learn's objective: half the squared error, half alpha as our L2 strength
-            penalty_params={"strength": self.alpha / 2 if self.penalty == "l2" else 0.0, "name": "alpha / 2"},
-            loss_params={"derivative_clip": MAX_DLOSS, "half": True}, fit_intercept=self.fit_intercept,
+            # scikit-learn's objective: its loss (half the squared error), its penalty
+            loss=loss, loss_params=loss_params, penalty=penalty, penalty_params=penalty_params,
+            fit_intercept=self.fit_intercept,
             tol=tol, tol_low=None,
             n_iter_no_change=self.n_iter_no_change,
             adaptive=isinstance(self.learning_rate, str) and self.learning_rate == "adaptive",
-            shuffle=bool(self.shuffle), n_threads=self.n_threads,
+            shuffle=bool(self.shuffle), n_threads=self.n_threads, loss_growth_limit=math.inf,  # as scikit-learn
             chunks=None if chunked or self.shuffle != "chunked" else shuffle_chunks(n, X.shape[1], X.dtype,
                                                                                     self.chunk_rows),
         )  # fmt: skip
@@ -365,7 +391,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         alpha, eta0, power_t = float(self.alpha), float(self.eta0), float(self.power_t)
         if isinstance(self.learning_rate, str) and self.learning_rate == "optimal":
             typw = math.sqrt(1.0 / math.sqrt(alpha))
-            optimal_init = 1.0 / (typw * alpha)  # squared loss: initial eta0 = typw / max(1, |dloss|) = typw
+            # initial eta0 = typw / max(1, dloss(y=1, p=-typw)): typw, as that dloss is < 1 for every regression loss
+            optimal_init = 1.0 / (typw * alpha)
 
         def per_step(first: int, count: int) -> np.ndarray:
             step = np.arange(first - first_step_of_call, first - first_step_of_call + count)
