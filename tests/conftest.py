@@ -27,3 +27,19 @@ def pytest_report_header(config):
 def backend(request):
     """Every test that takes this fixture runs once per available backend."""
     return request.param
+
+
+def pytest_configure(config):
+    """Register the markers of scikit-learn's test_sgd.py (its conftest's), which
+    test_sklearn_suite.py runs against our estimator, so that --strict-markers accepts them."""
+    import importlib.util
+    import pathlib
+    import re
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        return
+    source = pathlib.Path(spec.origin).parent / "linear_model" / "tests" / "test_sgd.py"
+    if source.exists():
+        for name in sorted(set(re.findall(r"@pytest\.mark\.(\w+)", source.read_text())) - {"parametrize"}):
+            config.addinivalue_line("markers", f"{name}: a marker of scikit-learn's test_sgd.py")

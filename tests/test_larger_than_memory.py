@@ -31,6 +31,9 @@ METHODS = {
     "gd-adam": {"solver": "adam"},
     "sgd-nadam": {"solver": "nadam", "batch_size": 40, "weight_decay": 0.01},
     "sgd-rmsprop-in-order": {"solver": "rmsprop", "batch_size": 100, "shuffle": False, "centered": True},
+    "gd-huber-l1": {"loss": "huber", "epsilon": 0.5, "l1": 0.01},
+    "sgd-epsilon-insensitive-elastic-net": {"loss": "epsilon_insensitive", "batch_size": 40, "l1": 0.01, "l2": 0.01,
+                                            "momentum": 0.5, "average": 5},
 }
 
 
@@ -82,6 +85,14 @@ def test_dask_loss_grad_equals_in_memory(backend, dtype):
         got = fastdescent.mse_loss_grad(Xd, yd, w, 0.5, l2=0.1, sample_weight=weights, backend=backend)
         for a, b, what in zip(got, expected, ("loss", "grad_w", "grad_b")):
             assert_same_bits(a, b, f"{what}, chunks {chunking}")
+    for loss in ("huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
+        expected = fastdescent.linear_loss_grad(X, y, w, 0.5, loss=loss, epsilon=0.3, l2=0.1, sample_weight=weights,
+                                                backend=backend)  # fmt: skip
+        Xd, yd = _dask(X, y, CHUNKINGS[0])
+        got = fastdescent.linear_loss_grad(Xd, yd, w, 0.5, loss=loss, epsilon=0.3, l2=0.1, sample_weight=weights,
+                                           backend=backend)  # fmt: skip
+        for a, b, what in zip(got, expected, ("loss", "grad_w", "grad_b")):
+            assert_same_bits(a, b, f"{loss} {what}")
 
 
 def test_sample_weight_and_tol_on_dask():
@@ -119,7 +130,8 @@ def test_memmap_fits_equal_in_memory_fits(tmp_path, backend):
     X.tofile(path)
     mapped = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
     for options in ({"momentum": 0.9}, {"batch_size": 16, "shuffle": "chunked", "chunk_rows": 600},
-                    {"batch_size": 16, "shuffle": False, "chunk_rows": 600}):  # fmt: skip
+                    {"batch_size": 16, "shuffle": False, "chunk_rows": 600},
+                    {"batch_size": 16, "shuffle": "chunked", "chunk_rows": 600, "loss": "huber", "l1": 0.01}):  # fmt: skip
         expected = fastdescent.fit_linear(X, y, lr=0.01, max_iter=3, random_state=5, backend=backend, **options)
         got = fastdescent.fit_linear(mapped, y, lr=0.01, max_iter=3, random_state=5, backend=backend, **options)
         _assert_same_fit(got, expected)
@@ -129,13 +141,15 @@ def test_memmap_fits_equal_in_memory_fits(tmp_path, backend):
         assert_same_bits(a, b)
 
 
-def test_sgd_regressor_on_dask():
+@pytest.mark.parametrize("params", [{}, {"loss": "huber", "penalty": "elasticnet", "alpha": 0.01}], ids=str)
+def test_sgd_regressor_on_dask(params):
     pytest.importorskip("sklearn")
     X, y = _data(np.float64)
     Xd, yd = _dask(X, y, 700)
-    model = fastdescent.SGDRegressor(max_iter=4, tol=None, random_state=0, batch_size=8, momentum=0.5).fit(Xd, yd)
+    model = fastdescent.SGDRegressor(max_iter=4, tol=None, random_state=0, batch_size=8, momentum=0.5,
+                                     **params).fit(Xd, yd)  # fmt: skip
     reference = fastdescent.SGDRegressor(max_iter=4, tol=None, random_state=0, batch_size=8, momentum=0.5,
-                                         shuffle="chunked", chunk_rows=700).fit(X, y)  # fmt: skip
+                                         shuffle="chunked", chunk_rows=700, **params).fit(X, y)  # fmt: skip
     assert_same_bits(model.coef_, reference.coef_)
     assert_same_bits(model.intercept_, reference.intercept_)
     assert model.n_features_in_ == 9 and model.t_ == reference.t_

@@ -25,9 +25,23 @@ EXPECTED_FAILURES = {
 }
 
 
+# scikit-learn's rule (and message): partial_fit refuses early_stopping=True, so the checks that
+# call partial_fit fail for its own SGDRegressor(early_stopping=True) too.
+PARTIAL_FIT_CHECKS = dict.fromkeys(
+    ("check_fit_score_takes_y", "check_n_features_in_after_fitting", "check_estimators_partial_fit_n_features"),
+    "partial_fit raises 'early_stopping should be False with partial_fit', as scikit-learn's does",
+)
+
+
 @parametrize_with_checks(
-    [SGDRegressor(), SGDRegressor(batch_size=8, momentum=0.9, average=True), SGDRegressor(solver="sag")],
-    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
+    [SGDRegressor(), SGDRegressor(batch_size=8, momentum=0.9, average=True), SGDRegressor(solver="sag"),
+     SGDRegressor(loss="huber", penalty=None), SGDRegressor(loss="epsilon_insensitive", penalty="l1"),
+     SGDRegressor(loss="squared_epsilon_insensitive", penalty="elasticnet", l1_ratio=0.5),
+     SGDRegressor(loss="huber", epsilon=1.0, penalty="elasticnet", batch_size=8, average=True),
+     SGDRegressor(loss="epsilon_insensitive", solver="adam", learning_rate="constant", eta0=0.001),
+     SGDRegressor(early_stopping=True, loss="huber")],
+    expected_failed_checks=lambda estimator: {**EXPECTED_FAILURES,
+                                              **(PARTIAL_FIT_CHECKS if estimator.early_stopping else {})},
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     import warnings
@@ -49,6 +63,12 @@ PARAMETERS = [
     {"early_stopping": True},
     {"penalty": None, "alpha": 0.0},
     {"alpha": 0.01},
+    {"loss": "huber"},
+    {"loss": "huber", "epsilon": 1.0, "penalty": "l1"},
+    {"loss": "epsilon_insensitive", "epsilon": 0.01},
+    {"loss": "squared_epsilon_insensitive"},
+    {"penalty": "l1", "alpha": 0.01},
+    {"penalty": "elasticnet", "alpha": 0.01, "l1_ratio": 0.5, "average": True},
 ]
 
 
@@ -86,6 +106,10 @@ def test_grid_search_chooses_a_learning_rate():
         {"average": 10, "momentum": 0.5, "nesterov": True},
         {"solver": "sag", "learning_rate": "constant"},
         {"early_stopping": True, "batch_size": None, "eta0": 0.1},
+        {"loss": "huber", "epsilon": 0.05, "penalty": "l1", "alpha": 0.01},
+        {"loss": "epsilon_insensitive", "penalty": "elasticnet", "batch_size": 5, "momentum": 0.5, "average": 7},
+        {"loss": "huber", "solver": "adam", "learning_rate": "constant", "eta0": 0.01},
+        {"loss": "huber", "early_stopping": True, "penalty": "elasticnet", "l1_ratio": 0.9},
     ],
     ids=str,
 )
@@ -103,8 +127,8 @@ def test_every_backend_fits_the_same_bits(params, dtype):
         assert_same_bits(fit.coef_, reference.coef_)
         assert_same_bits(fit.intercept_, reference.intercept_)
         assert fit.n_iter_ == reference.n_iter_ and fit.t_ == reference.t_
-    for fit in fits.values():
-        fit.partial_fit(X[:50], y[:50], sample_weight=weights[:50])
+    for fit in fits.values():  # scikit-learn refuses early_stopping with partial_fit
+        fit.set_params(early_stopping=False).partial_fit(X[:50], y[:50], sample_weight=weights[:50])
     for fit in fits.values():
         assert_same_bits(fit.coef_, reference.coef_)
 
@@ -127,9 +151,13 @@ def test_fitted_attributes_follow_scikit_learn():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"loss": "huber"}, "loss='huber' is not supported.*squared_error"),
-        ({"penalty": "l1"}, "penalty='l1' is not supported.*'l2' or None"),
-        ({"penalty": "elasticnet"}, "penalty='elasticnet'"),
+        ({"loss": "hinge"}, "loss must be one of .*huber"),
+        ({"penalty": "l3"}, "penalty must be one of"),
+        ({"penalty": "elasticnet", "l1_ratio": None}, "l1_ratio must be set when penalty is 'elasticnet'"),
+        ({"penalty": "elasticnet", "l1_ratio": 1.5}, "l1_ratio"),
+        ({"loss": "huber", "epsilon": -0.1}, "epsilon"),
+        ({"penalty": "l1", "solver": "adam"}, "L1 penalty .* solver 'sgd'.* not with solver 'adam'"),
+        ({"penalty": "elasticnet", "solver": "sag"}, "not with solver 'sag'"),
         ({"learning_rate": "pa1"}, "learning_rate must be one of"),
         ({"solver": "lbfgs"}, "solver must be one of"),
         ({"eta0": 0.0}, "eta0"),
@@ -174,3 +202,44 @@ def test_clipped_residuals_agree_across_backends():
     for fit in fits[1:]:
         assert_same_bits(fit.coef_, fits[0].coef_)
         assert_same_bits(fit.loss_history_, fits[0].loss_history_)
+
+
+def test_early_stopping_with_partial_fit_is_scikit_learns_error():
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        SGDRegressor(early_stopping=True).partial_fit(np.ones((4, 2)), np.arange(4.0))
+
+
+def test_negative_power_t_warns_and_fits_as_the_installed_scikit_learn():
+    X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+    with pytest.warns(FutureWarning, match="Negative values for `power_t` are deprecated"):
+        ours = SGDRegressor(power_t=-0.5, eta0=1e-4, max_iter=5, tol=None, random_state=0).fit(X, y)
+    with pytest.warns(FutureWarning, match="Negative values for `power_t` are deprecated"):
+        ScikitSGDRegressor(power_t=-0.5, eta0=1e-4, max_iter=5, tol=None, random_state=0).fit(X, y)
+    assert np.isfinite(ours.coef_).all()
+
+
+def test_one_sample_with_early_stopping_says_so():
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        SGDRegressor(early_stopping=True).fit(np.ones((1, 2)), np.ones(1))
+
+
+@pytest.mark.parametrize("loss", ["huber", "epsilon_insensitive", "squared_epsilon_insensitive"])
+def test_validation_score_is_r2_whatever_the_loss(loss):
+    X, y = make_regression(n_samples=400, n_features=4, noise=1.0, random_state=2)
+    model = SGDRegressor(loss=loss, epsilon=0.5, early_stopping=True, tol=None, max_iter=5, random_state=0,
+                         validation_fraction=0.25).fit(X, y)  # fmt: skip
+    assert model.validation_scores_.shape == (5,)
+    # R^2 of the last epoch's coefficients on the held-out rows: the same rows the fit held out
+    assert -10 < model.validation_scores_[-1] <= 1
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_l1_penalty_zeroes_irrelevant_coefficients_as_scikit_learn(penalty):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 10))
+    y = X[:, :3] @ np.array([3.0, -2.0, 1.0]) + 0.1 * rng.normal(size=2000)
+    params = {"penalty": penalty, "alpha": 0.05, "l1_ratio": 0.7, "max_iter": 20, "tol": None, "random_state": 0}
+    ours = SGDRegressor(**params).fit(X, y)
+    theirs = ScikitSGDRegressor(**params).fit(X, y)
+    assert (ours.coef_[3:] == 0).sum() >= (theirs.coef_[3:] == 0).sum() - 2
+    assert np.abs(ours.coef_ - theirs.coef_).max() < 0.05

@@ -389,6 +389,59 @@ def w3(report: Report, quick: bool, repeats: int) -> None:
         report.rows.append(Row(name, "torch.optim.SGD (CPU)", float("nan"), note="torch not installed: skipped"))
 
 
+# scikit-learn's SGDRegressor losses and penalties beside its defaults (squared error, L2): each
+# should cost within 15% of the defaults per epoch.
+W5_VARIANTS = (
+    ("squared/l2", {}),
+    ("huber", {"loss": "huber"}),
+    ("epsilon_insensitive", {"loss": "epsilon_insensitive"}),
+    ("squared_epsilon_insensitive", {"loss": "squared_epsilon_insensitive"}),
+    ("l1", {"penalty": "l1"}),
+    ("elasticnet", {"penalty": "elasticnet"}),
+)
+
+
+def w5(report: Report, quick: bool, repeats: int) -> None:
+    """Per-sample SGD at scikit-learn's defaults (batch 1, invscaling, L2 1e-4), tol=None: the
+    marginal time of an epoch (fits of 1 and 1 + k epochs, the difference over k), so that the
+    set-up of a fit does not count."""
+    from sklearn.linear_model import SGDRegressor as SklearnSGDRegressor
+
+    from ._sgd_regressor import SGDRegressor
+
+    shapes = ((1_000, 10), (1_000, 50), (3_000, 32)) if quick else ((15_000, 10), (15_000, 50), (100_000, 32))
+    more = 2 if quick else 20
+    backends = [name for name in ("cpp", "numba") if name in report.machine["backends"]]
+    rng = np.random.default_rng(5)
+    for n, d in shapes:
+        X = rng.normal(size=(n, d))
+        y = X @ rng.normal(size=d) + rng.standard_t(3, size=n)
+        name = f"W5 per-sample SGD, SGDRegressor defaults, n={n} d={d}, per epoch"
+        functions = {}
+        for variant, params in W5_VARIANTS:
+            peers = {"scikit-learn": lambda epochs, params=params: SklearnSGDRegressor(
+                max_iter=epochs, tol=None, random_state=0, **params).fit(X, y)}  # fmt: skip
+            for backend in backends if variant == "squared/l2" else backends[:1]:
+                peers[f"ours {backend}"] = lambda epochs, backend=backend, params=params: SGDRegressor(
+                    max_iter=epochs, tol=None, random_state=0, backend=backend, **params).fit(X, y)  # fmt: skip
+            for peer, fit in peers.items():
+                for epochs in (1, 1 + more):
+                    functions[(peer, variant, epochs)] = (lambda fit=fit, epochs=epochs: fit(epochs), repeats)
+        _settle()
+        times = {key: statistics.median(runs) for key, runs in _time_together(functions).items()}
+        per_epoch = {(peer, variant): (times[(peer, variant, 1 + more)] - times[(peer, variant, 1)]) / more
+                     for peer, variant, epochs in times if epochs == 1}  # fmt: skip
+        ours = f"ours {backends[0]}" if backends else None
+        for (peer, variant), seconds in per_epoch.items():
+            note = ""
+            if peer == ours and variant != "squared/l2":
+                note = f"{seconds / per_epoch[(ours, 'squared/l2')]:.2f}x our squared/l2"
+            elif peer == "scikit-learn" and variant != "squared/l2" and (ours, variant) in per_epoch:
+                note = f"{seconds / per_epoch[(ours, variant)]:.2f}x our time for {variant}"
+            report.rows.append(Row(name, f"{peer} {variant}", seconds, ours=(peer, variant) == (ours, "squared/l2"),
+                                   note=note))  # fmt: skip
+
+
 def _numpy_adam(size, dtype, grad, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
     """The idiomatic in-place numpy Adam (one temporary, reused), as a hand-written loop has it: a
     function that takes one step."""
@@ -584,13 +637,13 @@ def format_report(report: Report) -> str:
 
 def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print,
         dask: bool = False) -> Report:  # fmt: skip
-    """W1-W3, W8 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
+    """W1-W3, W5, W8 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
     global _timing_seconds
     repeats = 3 if quick else 5
     _timing_seconds = 0.0 if quick else FULL_RUN_TIMING_SECONDS
     report = Report(machine=machine())
     print_(f"benchmarking on {report.machine['cpu']} ({'quick' if quick else 'full'} run)...")
-    for workload in (dask_workload,) if dask else (w1, w2, w3, w8, scaling):
+    for workload in (dask_workload,) if dask else (w1, w2, w3, w5, w8, scaling):
         workload(report, quick, repeats)
     print_(format_report(report))
     if json_path:

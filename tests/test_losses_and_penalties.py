@@ -1,0 +1,105 @@
+"""scikit-learn's losses and its L1 penalty, as scikit-learn defines them: values and derivatives
+against its own Cython definitions, the truncated gradient against its algorithm written out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastdescent
+from fastdescent._units import losses
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn._loss._loss import CyHuberLoss  # noqa: E402
+from sklearn.linear_model._sgd_fast import EpsilonInsensitive, SquaredEpsilonInsensitive  # noqa: E402
+
+
+def _residuals(epsilon: float) -> np.ndarray:
+    """Both sides of each tube edge, the edges themselves, zeros and large values."""
+    edges = [epsilon, np.nextafter(epsilon, 0), np.nextafter(epsilon, 1), 2 * epsilon, epsilon / 3]
+    values = [0.0, -0.0, 1e-300, 1.0, 3.5, 1e12, 1e200, *edges]
+    return np.array(values + [-v for v in values])
+
+
+def _sklearn(name: str, epsilon: float, r: float) -> tuple[float, float]:
+    """scikit-learn's (loss, dloss) at prediction r for target 0 (its r = p - y)."""
+    if name == "huber":
+        loss, out = CyHuberLoss(epsilon), np.empty(1)
+        kwargs = {"y_true": np.zeros(1), "raw_prediction": np.array([r]), "sample_weight": None}
+        loss.loss(**kwargs, loss_out=out)
+        value = out[0]
+        loss.gradient(**kwargs, gradient_out=out)
+        return value, out[0]
+    unit = {"epsilon_insensitive": EpsilonInsensitive, "squared_epsilon_insensitive": SquaredEpsilonInsensitive}[name](epsilon)
+    return unit.py_loss(r, 0.0), unit.py_dloss(r, 0.0)
+
+
+@pytest.mark.parametrize("name", ["huber", "epsilon_insensitive", "squared_epsilon_insensitive"])
+@pytest.mark.parametrize("epsilon", [0.1, 1.0, 0.0, 1e-8])
+def test_each_loss_is_scikit_learns_value_and_derivative_to_the_bit(name, epsilon):
+    unit = losses.LOSSES[name]
+    hyper = unit.hyper(np.dtype(np.float64), epsilon=epsilon)
+    r = _residuals(epsilon)
+    with np.errstate(over="ignore"):  # 1e200 squared: inf, as scikit-learn's
+        q, term = unit.row_terms(r, None, False, hyper)
+    for k, residual in enumerate(r):
+        value, derivative = _sklearn(name, epsilon, residual)
+        assert term[k] == value, (residual, term[k], value)
+        assert hyper.scale * q[k] == derivative, (residual, hyper.scale * q[k], derivative)
+
+
+def _sklearn_l1_sgd(X, y, eta, alpha, l1_ratio, epochs):
+    """scikit-learn's per-sample step with a constant rate, in rows' order, without its weight scale
+    (w <- w - eta (dloss x + alpha (1 - l1_ratio) w), then the cumulative L1 truncation)."""
+    w, b, u = np.zeros(X.shape[1]), 0.0, 0.0
+    q = np.zeros_like(w)
+    for _ in range(epochs):
+        for x, target in zip(X, y):
+            dloss = x @ w + b - target
+            w = w - eta * (dloss * x + alpha * (1 - l1_ratio) * w)
+            b = b - eta * dloss
+            u += l1_ratio * eta * alpha
+            z = w.copy()
+            w = np.where(z > 0, np.maximum(0, z - (u + q)), np.where(z < 0, np.minimum(0, z + (u - q)), z))
+            q += w - z
+    return w, b
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.4])
+def test_the_truncated_gradient_is_scikit_learns_algorithm(l1_ratio):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 6))
+    y = X[:, :2] @ np.array([1.5, -1.0]) + 0.1 * rng.normal(size=200)
+    alpha, eta = 0.05, 0.01
+    expected_w, expected_b = _sklearn_l1_sgd(X, y, eta, alpha, l1_ratio, epochs=3)
+    for backend in fastdescent.available_backends():
+        model = fastdescent.SGDRegressor(penalty="elasticnet", l1_ratio=l1_ratio, alpha=alpha, learning_rate="constant",
+                                         eta0=eta, shuffle=False, max_iter=3, tol=None, backend=backend).fit(X, y)  # fmt: skip
+        np.testing.assert_allclose(model.coef_, expected_w, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(model.intercept_[0], expected_b, rtol=1e-12)
+        assert ((model.coef_ == 0) == (expected_w == 0)).all()
+    assert (expected_w[2:] == 0).any()  # the case truncates something
+
+
+def test_penalty_state_carries_across_partial_fit():
+    """u and q persist, as scikit-learn's do: two half epochs by partial_fit are one epoch of fit
+    in the same row order (no shuffle)."""
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(100, 4)), rng.normal(size=100)
+    params = {"penalty": "l1", "alpha": 0.05, "learning_rate": "constant", "eta0": 0.01, "shuffle": False}
+    whole = fastdescent.SGDRegressor(max_iter=1, tol=None, **params).fit(X, y)
+    parts = fastdescent.SGDRegressor(**params)
+    parts.partial_fit(X[:50], y[:50]).partial_fit(X[50:], y[50:])
+    np.testing.assert_array_equal(parts.coef_.view(np.uint64), whole.coef_.view(np.uint64))
+
+
+def test_fit_linear_and_the_estimator_take_the_same_steps():
+    """fit_linear(loss="huber", l1=a) is the estimator's objective with alpha = a, l1_ratio = 1."""
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(120, 3)), rng.normal(size=120)
+    fit = fastdescent.fit_linear(X, y, loss="huber", epsilon=0.3, l1=0.02, batch_size=1, lr=0.01, shuffle=False,
+                                 max_iter=2)  # fmt: skip
+    model = fastdescent.SGDRegressor(loss="huber", epsilon=0.3, penalty="l1", alpha=0.02, learning_rate="constant",
+                                     eta0=0.01, shuffle=False, max_iter=2, tol=None).fit(X, y)  # fmt: skip
+    np.testing.assert_array_equal(fit.coef.view(np.uint64), model.coef_.view(np.uint64))
