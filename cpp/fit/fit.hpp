@@ -176,8 +176,9 @@ private:
         // After averaging, as scikit-learn: the coefficients only (the intercept is not penalised).
         const auto penalty = plan_.penalty;
         const auto penalty_state = state_.penalty;
-        PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_);
-        for (std::size_t j = 0; j < d_; ++j) PenaltyCode<Penalty>::apply_accrued(theta, penalty_state, j, penalty);
+        const T total = PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_);
+        for (std::size_t j = 0; j < d_; ++j)
+            PenaltyCode<Penalty>::apply_accrued(theta, penalty_state, j, penalty, total);
     }
 
     bool theta_is_finite() const {

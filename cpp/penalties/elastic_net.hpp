@@ -55,16 +55,22 @@ struct PenaltyCode<penalties::ElasticNet> {
         PenaltyCode<penalties::L2>::add_to_gradient(grad, w, i, l2_share(hyper));
     }
 
+    // The new total, stored and returned: apply_accrued takes it as a value (read through the
+    // state, it is loaded again after every store to w).
     template <class T>
-    static void accrue(const Net::State<T>& state, const Net::Hyper<T>& hyper, T rate) {
-        *state.total = *state.total + hyper.l1 * rate;
+    static T accrue(const Net::State<T>& state, const Net::Hyper<T>& hyper, T rate) {
+        const T total = *state.total + hyper.l1 * rate;
+        *state.total = total;
+        return total;
     }
 
+    // Each choice a blend, not a branch: the signs of w and of what is left to pay are data.
     template <class T>
-    static void apply_accrued(T* w, const Net::State<T>& state, std::size_t i, const Net::Hyper<T>& hyper) {
-        const T u = *state.total, z = w[i], q = state.applied[i], zero = hyper.zero;
+    static void apply_accrued(T* w, const Net::State<T>& state, std::size_t i, const Net::Hyper<T>& hyper, T u) {
+        const T z = w[i], q = state.applied[i], zero = hyper.zero;
         const T down = z - (u + q), up = z + (u - q);
-        const T truncated = z > zero ? (down > zero ? down : zero) : (z < zero ? (up < zero ? up : zero) : z);
+        const T down_kept = down > zero ? down : zero, up_kept = up < zero ? up : zero;
+        const T truncated = z > zero ? down_kept : (z < zero ? up_kept : z);
         w[i] = truncated;
         state.applied[i] = q + (truncated - z);
     }

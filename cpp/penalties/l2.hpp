@@ -42,10 +42,12 @@ struct PenaltyCode<penalties::L2> {
     }
 
     template <class T>
-    static void accrue(const penalties::L2::State<T>&, const penalties::L2::Hyper<T>&, T) {}
+    static T accrue(const penalties::L2::State<T>&, const penalties::L2::Hyper<T>&, T rate) {
+        return rate;
+    }
 
     template <class T>
-    static void apply_accrued(T*, const penalties::L2::State<T>&, std::size_t, const penalties::L2::Hyper<T>&) {}
+    static void apply_accrued(T*, const penalties::L2::State<T>&, std::size_t, const penalties::L2::Hyper<T>&, T) {}
 };
 
 }  // namespace FASTDESCENT_ARCH

@@ -121,9 +121,9 @@ def _step_along(grad, theta, epoch_sums, progress, rule_state, penalty_state, av
         for j in range(k):
             averaging.update(theta, average, j, averaged, count)
     penalty = plan.penalty
-    penalties.accrue(penalty_state, penalty, rate)  # after averaging, as scikit-learn
+    total = penalties.accrue(penalty_state, penalty, rate)  # after averaging, as scikit-learn
     for j in range(theta.shape[0] - 1):
-        penalties.apply_accrued(theta, penalty_state, j, penalty)
+        penalties.apply_accrued(theta, penalty_state, j, penalty, total)
     return rate
 
 

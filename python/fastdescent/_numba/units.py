@@ -156,16 +156,16 @@ def _penalty_accrue(state, hyper, rate):
     accrue = _unit_of(penalties, hyper).accrue
 
     def penalty_accrue(state, hyper, rate):
-        accrue(state, hyper, rate)
+        return accrue(state, hyper, rate)
 
     return penalty_accrue
 
 
 @overload(penalties.apply_accrued, jit_options=OPTIONS, inline="always")
-def _penalty_apply_accrued(w, state, i, hyper):
+def _penalty_apply_accrued(w, state, i, hyper, total):
     apply_accrued = _unit_of(penalties, hyper).apply_accrued
 
-    def penalty_apply_accrued(w, state, i, hyper):
-        apply_accrued(w, state, i, hyper)
+    def penalty_apply_accrued(w, state, i, hyper, total):
+        apply_accrued(w, state, i, hyper, total)
 
     return penalty_apply_accrued

@@ -111,8 +111,8 @@ def take_step(sums, count, state, plan, schedule, rows_per_epoch, sag_batch=None
     if plan.average_start >= 0 and t + 1 > plan.average_start:
         averaged = t + 1 - plan.average_start
         averaging.update(state.theta, state.average, moving, averaged, T(averaged))
-    penalties.accrue(state.penalty, plan.penalty, rate)  # after averaging, as scikit-learn
-    penalties.apply_accrued(state.theta, state.penalty, slice(0, d), plan.penalty)
+    total = penalties.accrue(state.penalty, plan.penalty, rate)  # after averaging, as scikit-learn
+    penalties.apply_accrued(state.theta, state.penalty, slice(0, d), plan.penalty, total)
     return _status.RAN_ALL, rate
 
 

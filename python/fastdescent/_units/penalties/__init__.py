@@ -3,8 +3,8 @@
 A penalty module defines ``NAME``, ``RULES`` (the fits' update rules it runs with; None: all),
 ``Hyper``, ``State``, ``hyper(dtype, ...)``, ``state_like(hyper, d, dtype)``, ``add_to_loss(loss, w,
 hyper)``, ``add_to_gradient(grad, w, i, hyper)`` (what the step's gradient carries, element-wise,
-coefficients only), and what acts after each step: ``accrue(state, hyper, rate)`` once, then
-``apply_accrued(w, state, i, hyper)`` per coefficient.
+coefficients only), and what acts after each step: ``total = accrue(state, hyper, rate)`` once,
+then ``apply_accrued(w, state, i, hyper, total)`` per coefficient.
 ``cpp/penalties/<name>.hpp`` is the same penalty in C++.
 """
 
@@ -39,9 +39,9 @@ def state_like(hyper, d, dtype):
     return of(hyper).state_like(hyper, d, dtype)
 
 
-def accrue(state, hyper, rate) -> None:
-    of(hyper).accrue(state, hyper, rate)
+def accrue(state, hyper, rate):
+    return of(hyper).accrue(state, hyper, rate)
 
 
-def apply_accrued(w, state, i, hyper) -> None:
-    of(hyper).apply_accrued(w, state, i, hyper)
+def apply_accrued(w, state, i, hyper, total) -> None:
+    of(hyper).apply_accrued(w, state, i, hyper, total)

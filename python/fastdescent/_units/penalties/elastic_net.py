@@ -71,12 +71,16 @@ def add_to_gradient(grad, w, i, hyper: Hyper) -> None:
     l2.add_to_gradient(grad, w, i, hyper)
 
 
-def accrue(state: State, hyper: Hyper, rate) -> None:
-    state.total[0] = state.total[0] + hyper.l1 * rate
+def accrue(state: State, hyper: Hyper, rate):
+    """The new total u, stored and returned (``apply_accrued`` takes it as a value: read from the
+    state inside the element loop, it was loaded again after every store to w)."""
+    total = state.total[0] + hyper.l1 * rate
+    state.total[0] = total
+    return total
 
 
-def apply_accrued(w, state: State, i, hyper: Hyper) -> None:
-    u = state.total[0]
+def apply_accrued(w, state: State, i, hyper: Hyper, total) -> None:
+    u = total
     z = w[i]
     q = state.applied[i]
     down = z - (u + q)

@@ -3,8 +3,8 @@
 Its value is ``strength * dot(w, w)`` (the canonical lane dot) added to the batch loss, and its
 gradient ``(2 * strength) * w_j`` (2 * strength rounded once in T) added to each coefficient's.
 With strength 0 neither is added: the loss and the gradient are the loss's alone, bit for bit.
-It acts through the gradient only: nothing accrues between steps (``accrue`` and ``apply_accrued``
-do nothing, and its ``State`` is empty).
+It acts through the gradient only: nothing accrues between steps (``accrue`` returns the rate
+unused and ``apply_accrued`` does nothing; its ``State`` is empty).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def add_to_gradient(grad, w, i, hyper) -> None:
         grad[i] = grad[i] + hyper.twice_strength * w[i]
 
 
-def accrue(state, hyper, rate) -> None:
-    pass
+def accrue(state, hyper, rate):
+    return rate
 
 
-def apply_accrued(w, state, i, hyper) -> None:
+def apply_accrued(w, state, i, hyper, total) -> None:
     pass
