@@ -1,8 +1,8 @@
 """scikit-learn's own SGD tests, run against ``fastdescent.SGDRegressor``.
 
 The test file scikit-learn ships (``sklearn/linear_model/tests/test_sgd.py`` of the installed
-version) is read at test time, never copied here: its ``SGDRegressor(**kwargs)`` factory is made to
-build ours, and every test that fits the dense regressor runs with it, the other estimators
+version) is read at test time, never copied here: its ``linear_model.SGDRegressor`` (and so its
+``SGDRegressor(**kwargs)`` factory) is made ours, and every test that fits the dense regressor runs with it, the other estimators
 (classifiers, one-class SVM, the sparse wrappers) left out of each parametrisation.  A test of
 ours fails where scikit-learn's would fail on our class.  ``EXCLUDED`` names the tests that cannot
 apply, and why; every other dense-regressor test must pass.
@@ -21,7 +21,9 @@ sklearn = pytest.importorskip("sklearn")
 import fastdescent  # noqa: E402
 
 SOURCE = pathlib.Path(sklearn.__file__).parent / "linear_model" / "tests" / "test_sgd.py"
-FACTORY = "    return linear_model.SGDRegressor(**kwargs)\n"
+# The file's `linear_model` becomes scikit-learn's module with our SGDRegressor in it: its factory
+# SGDRegressor(**kwargs) and the tests that name linear_model.SGDRegressor build ours.
+IMPORT = "from sklearn import datasets, linear_model, metrics\n"
 PYTEST_MARKS = {"parametrize", "filterwarnings", "skip", "skipif", "xfail"}
 
 # Tests of the dense regressor that read scikit-learn's internals rather than its API.
@@ -40,13 +42,16 @@ EXCLUDED = {
 
 def _suite() -> types.ModuleType:
     text = SOURCE.read_text()
-    if text.count(FACTORY) != 1:
-        pytest.skip(f"{SOURCE} no longer has the SGDRegressor factory this module replaces", allow_module_level=True)
+    if text.count(IMPORT) != 1:
+        pytest.skip(f"{SOURCE} no longer imports linear_model as this module expects", allow_module_level=True)
+    import sklearn.linear_model
+
     module = types.ModuleType("sklearn_test_sgd_on_fastdescent")
     module.__file__ = str(SOURCE)
-    module._fastdescent = fastdescent
-    exec(compile(text.replace(FACTORY, "    return _fastdescent.SGDRegressor(**kwargs)\n"), str(SOURCE), "exec"),
-         module.__dict__)  # fmt: skip
+    module._linear_model = types.SimpleNamespace(**{**vars(sklearn.linear_model),
+                                                    "SGDRegressor": fastdescent.SGDRegressor})  # fmt: skip
+    text = text.replace(IMPORT, "from sklearn import datasets, metrics\nlinear_model = _linear_model\n")
+    exec(compile(text, str(SOURCE), "exec"), module.__dict__)
     return module
 
 
@@ -55,6 +60,7 @@ if not SOURCE.exists():
 suite = _suite()
 ESTIMATORS = [suite.__dict__[name] for name in ("SGDClassifier", "SGDRegressor", "SGDOneClassSVM", "SparseSGDClassifier",
                                                 "SparseSGDRegressor", "SparseSGDOneClassSVM")]  # fmt: skip
+ESTIMATORS += [suite.linear_model.SGDClassifier, suite.linear_model.SGDRegressor, suite.linear_model.SGDOneClassSVM]
 
 
 def _values(value):
@@ -62,8 +68,15 @@ def _values(value):
     return value if isinstance(value, (tuple, list)) else (value,)
 
 
+DENSE_REGRESSORS = (suite.SGDRegressor, fastdescent.SGDRegressor)  # the file's factory, and the class
+
+
 def _is_estimator(value) -> bool:
     return any(value is estimator for estimator in ESTIMATORS)
+
+
+def _is_ours(value) -> bool:
+    return any(value is regressor for regressor in DENSE_REGRESSORS)
 
 
 def _dense_regressor_only(function):
@@ -75,7 +88,7 @@ def _dense_regressor_only(function):
             argvalues = mark.args[1]
             estimator_values = [value for value in argvalues if any(_is_estimator(v) for v in _values(value))]
             if estimator_values:
-                kept = [value for value in argvalues if any(v is suite.SGDRegressor for v in _values(value))]
+                kept = [value for value in argvalues if any(_is_ours(v) for v in _values(value))]
                 if not kept:
                     return None
                 uses = True
