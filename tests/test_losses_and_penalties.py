@@ -82,16 +82,61 @@ def test_the_truncated_gradient_is_scikit_learns_algorithm(l1_ratio):
     assert (expected_w[2:] == 0).any()  # the case truncates something
 
 
-def test_penalty_state_carries_across_partial_fit():
-    """u and q persist, as scikit-learn's do: two half epochs by partial_fit are one epoch of fit
-    in the same row order (no shuffle)."""
+PARAMS = {"penalty": "l1", "alpha": 0.05, "learning_rate": "constant", "eta0": 0.01, "shuffle": False}
+
+
+def test_each_partial_fit_starts_the_l1_totals_afresh_as_scikit_learn():
+    """scikit-learn's _plain_sgd starts u and q at 0 on every call: two half epochs by partial_fit
+    are not one epoch of fit (a coefficient held at zero is forgiven what it had not paid)."""
+    from sklearn.linear_model import SGDRegressor as ScikitSGDRegressor
+
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(100, 4)), rng.normal(size=100)
-    params = {"penalty": "l1", "alpha": 0.05, "learning_rate": "constant", "eta0": 0.01, "shuffle": False}
-    whole = fastdescent.SGDRegressor(max_iter=1, tol=None, **params).fit(X, y)
-    parts = fastdescent.SGDRegressor(**params)
-    parts.partial_fit(X[:50], y[:50]).partial_fit(X[50:], y[50:])
-    np.testing.assert_array_equal(parts.coef_.view(np.uint64), whole.coef_.view(np.uint64))
+    for backend in fastdescent.available_backends():
+        ours = fastdescent.SGDRegressor(backend=backend, **PARAMS)
+        ours.partial_fit(X[:50], y[:50]).partial_fit(X[50:], y[50:])
+        theirs = ScikitSGDRegressor(**PARAMS)
+        theirs.partial_fit(X[:50], y[:50]).partial_fit(X[50:], y[50:])
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+        whole = fastdescent.SGDRegressor(max_iter=1, tol=None, backend=backend, **PARAMS).fit(X, y)
+        assert not np.array_equal(whole.coef_, ours.coef_)
+
+
+def test_averaging_with_l1_is_scikit_learns_average():
+    """scikit-learn's lazily stored average takes each truncation in full: so does ours."""
+    from sklearn.linear_model import SGDRegressor as ScikitSGDRegressor
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(100, 4)), rng.normal(size=100)
+    for average in (True, 30):
+        theirs = ScikitSGDRegressor(average=average, max_iter=2, tol=None, **PARAMS).fit(X, y)
+        for backend in fastdescent.available_backends():
+            ours = fastdescent.SGDRegressor(average=average, max_iter=2, tol=None, backend=backend, **PARAMS).fit(X, y)
+            np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9)
+
+
+def test_the_penalty_may_change_between_partial_fit_calls():
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    for backend in fastdescent.available_backends():
+        model = fastdescent.SGDRegressor(backend=backend).partial_fit(X, y)
+        model.set_params(penalty="l1", alpha=0.01).partial_fit(X, y)
+        model.set_params(penalty="elasticnet", l1_ratio=0.0).partial_fit(X, y)
+        assert np.isfinite(model.coef_).all()
+
+
+def test_a_float32_l1_total_does_not_stall():
+    """Kahan's sum: increments far below half an ulp of u still add up (scikit-learn keeps u in
+    float64; a plain float32 sum stays where it is)."""
+    from fastdescent._units.penalties import elastic_net
+
+    hyper = elastic_net.hyper(np.dtype(np.float32), l1=1.0)
+    state = elastic_net.state_like(hyper, 1, np.dtype(np.float32))
+    state.total[0] = 1.0
+    for _ in range(10_000):
+        elastic_net.accrue(state, hyper, np.float32(1e-9))
+    assert abs(float(state.total[0]) - (1.0 + 1e-5)) < 2e-7
 
 
 def test_fit_linear_and_the_estimator_take_the_same_steps():

@@ -156,7 +156,9 @@ def test_fitted_attributes_follow_scikit_learn():
         ({"penalty": "elasticnet", "l1_ratio": None}, "l1_ratio must be set when penalty is 'elasticnet'"),
         ({"penalty": "elasticnet", "l1_ratio": 1.5}, "l1_ratio"),
         ({"loss": "huber", "epsilon": -0.1}, "epsilon"),
-        ({"penalty": "l1", "solver": "adam"}, "L1 penalty .* solver 'sgd'.* not with solver 'adam'"),
+        ({"penalty": "l1", "solver": "adamw"}, "L1 share.* solver 'sgd'.* not with solver 'adamw'"),
+        ({"epsilon": -1.0}, "epsilon"),
+        ({"l1_ratio": 5.0}, "l1_ratio"),
         ({"penalty": "elasticnet", "solver": "sag"}, "not with solver 'sag'"),
         ({"learning_rate": "pa1"}, "learning_rate must be one of"),
         ({"solver": "lbfgs"}, "solver must be one of"),
@@ -243,3 +245,8 @@ def test_l1_penalty_zeroes_irrelevant_coefficients_as_scikit_learn(penalty):
     theirs = ScikitSGDRegressor(**params).fit(X, y)
     assert (ours.coef_[3:] == 0).sum() >= (theirs.coef_[3:] == 0).sum() - 2
     assert np.abs(ours.coef_ - theirs.coef_).max() < 0.05
+
+
+def test_a_missing_epsilon_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match="epsilon"):
+        SGDRegressor(loss="huber", epsilon=None).fit(np.ones((4, 2)), np.arange(4.0))

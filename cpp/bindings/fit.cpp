@@ -53,7 +53,8 @@ py::tuple run_epochs(py::handle data, py::handle state, py::handle plan, py::han
         using Rule = decltype(rule);
         const FitData<T> fit_data = read_data<T>(data);
         const auto fit_plan = read_plan<T, Loss, Penalty, Rule>(plan);
-        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
+        const auto fit_state =
+            read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
         require(fit_plan.batch_size <= fit_data.epoch_rows, "plan.batch_size must not exceed the rows of an epoch");
         const std::size_t steps = n_epochs * ((fit_data.epoch_rows + fit_plan.batch_size - 1) / fit_plan.batch_size);
         const auto fit_schedule = read_schedule<T, Rule>(schedule, steps);
@@ -75,7 +76,8 @@ int run_segment(py::handle data, py::handle state, py::handle plan, py::handle s
         using Rule = decltype(rule);
         const FitData<T> fit_data = read_data<T>(data);
         const auto fit_plan = read_plan<T, decltype(loss), decltype(penalty), Rule>(plan);
-        const auto fit_state = read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
+        const auto fit_state =
+            read_state<T, decltype(penalty), Rule>(state, fit_data.rows.d, fit_plan.sag ? fit_data.rows.n : 0);
         require(fit_data.n_orders <= 1 && fit_data.epoch_rows <= epoch_rows,
                 "a segment is one order no longer than its epoch");
         const std::size_t steps = (fit_data.epoch_rows + fit_plan.batch_size - 1) / fit_plan.batch_size;

@@ -168,7 +168,8 @@ private:
         for (std::size_t j = 0; j < moving_; ++j) RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
         progress.steps = t + 1;
         ++steps_;
-        if (plan_.average_start >= 0 && t + 1 > plan_.average_start) {
+        const bool averages = plan_.average_start >= 0 && t + 1 > plan_.average_start;
+        if (averages) {
             const std::int64_t averaged = t + 1 - plan_.average_start;
             const T count = static_cast<T>(averaged);
             for (std::size_t j = 0; j < moving_; ++j) average_iterate(state_.theta, state_.average, j, averaged, count);
@@ -178,7 +179,8 @@ private:
         const auto penalty_state = state_.penalty;
         const T total = PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_);
         for (std::size_t j = 0; j < d_; ++j)
-            PenaltyCode<Penalty>::apply_accrued(theta, penalty_state, j, penalty, total);
+            PenaltyCode<Penalty>::apply_accrued(theta, state_.average, averages, penalty_state, j, penalty,
+                                                total);
     }
 
     bool theta_is_finite() const {

@@ -25,9 +25,10 @@ struct ElasticNet {
     };
     template <class T>
     struct State {
-        Cell<T> total;  // u: the L1 penalty every coefficient has had to pay so far
-        T* applied;     // q (d values): what each has paid
-        static constexpr auto fields() { return FASTDESCENT_FIELDS(State, total, applied); }
+        Cell<T> total;         // u: the L1 penalty every coefficient has had to pay so far
+        Cell<T> compensation;  // what Kahan's sum of u has not yet added
+        T* applied;            // q (d values): what each has paid
+        static constexpr auto fields() { return FASTDESCENT_FIELDS(State, total, compensation, applied); }
     };
 };
 
@@ -55,24 +56,32 @@ struct PenaltyCode<penalties::ElasticNet> {
         PenaltyCode<penalties::L2>::add_to_gradient(grad, w, i, l2_share(hyper));
     }
 
-    // The new total, stored and returned: apply_accrued takes it as a value (read through the
-    // state, it is loaded again after every store to w).
+    // The new total (Kahan's compensated sum: a float32 u must not stall), stored and returned:
+    // apply_accrued takes it as a value (read through the state, it is loaded again after every
+    // store to w).
     template <class T>
     static T accrue(const Net::State<T>& state, const Net::Hyper<T>& hyper, T rate) {
-        const T total = *state.total + hyper.l1 * rate;
+        const T increment = hyper.l1 * rate - *state.compensation;
+        const T before = *state.total;
+        const T total = before + increment;
+        *state.compensation = (total - before) - increment;
         *state.total = total;
         return total;
     }
 
-    // Each choice a blend, not a branch: the signs of w and of what is left to pay are data.
+    // Each choice a blend, not a branch: the signs of w and of what is left to pay are data.  Once
+    // averaging has begun the average moves with w: scikit-learn's lazily stored average.
     template <class T>
-    static void apply_accrued(T* w, const Net::State<T>& state, std::size_t i, const Net::Hyper<T>& hyper, T u) {
+    static void apply_accrued(T* w, T* average, bool averaging, const Net::State<T>& state, std::size_t i,
+                              const Net::Hyper<T>& hyper, T u) {
         const T z = w[i], q = state.applied[i], zero = hyper.zero;
         const T down = z - (u + q), up = z + (u - q);
         const T down_kept = down > zero ? down : zero, up_kept = up < zero ? up : zero;
         const T truncated = z > zero ? down_kept : (z < zero ? up_kept : z);
+        const T moved = truncated - z;
+        state.applied[i] = q + moved;
+        if (averaging) average[i] = average[i] + moved;
         w[i] = truncated;
-        state.applied[i] = q + (truncated - z);
     }
 };
 

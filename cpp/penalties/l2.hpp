@@ -47,7 +47,8 @@ struct PenaltyCode<penalties::L2> {
     }
 
     template <class T>
-    static void apply_accrued(T*, const penalties::L2::State<T>&, std::size_t, const penalties::L2::Hyper<T>&, T) {}
+    static void apply_accrued(T*, T*, bool, const penalties::L2::State<T>&, std::size_t,
+                              const penalties::L2::Hyper<T>&, T) {}
 };
 
 }  // namespace FASTDESCENT_ARCH

@@ -23,7 +23,7 @@ from ._plan import (
     shuffle_mode,
     split_validation,
 )
-from ._objective_terms import loss_plan, penalty_plan
+from ._objective_terms import check_solver, loss_plan, penalty_plan
 from ._solvers import solver_plan
 from ._state import new_state, solution, steps_taken
 from ._validation import as_data, as_sample_weight, integer, real_scalar
@@ -209,6 +209,7 @@ def fit_linear(
                                             weight_decay=weight_decay)  # fmt: skip
     loss_name, loss_params = loss_plan(loss, epsilon)
     penalty, penalty_params = penalty_plan(l1, l2)
+    check_solver(penalty, solver, rule, method, f"l1={l1!r}")
     shuffle = shuffle_mode(shuffle)
     data = None
     if reads_in_chunks(X, batch_size, shuffle, sag=method == "sag", early_stopping=early_stopping,

@@ -29,7 +29,8 @@ from . import _backends, _status
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._driver import run
 from ._errors import DivergenceError
-from ._objective_terms import loss_plan, sklearn_penalty
+from ._objective_terms import check_solver, loss_plan, sklearn_penalty
+from ._units import penalties
 from ._records import aligned
 from ._plan import Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode, split_validation
 from ._state import new_state, restart_tol, solution, steps_taken
@@ -47,7 +48,8 @@ MAX_DLOSS = 1e12
 class SGDRegressor(RegressorMixin, BaseEstimator):
     """Linear regression fitted by stochastic gradient descent, scikit-learn's API.
 
-    Parameters are scikit-learn's ``SGDRegressor`` parameters, all of them, with its meanings:
+    Parameters are scikit-learn's ``SGDRegressor`` parameters, with its meanings (all but the
+    passive-aggressive rates):
 
     loss : {"squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"}
         scikit-learn's definitions (``docs/solvers.md``); ``epsilon`` is the threshold of the last
@@ -57,13 +59,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "l1"); the L1 share is applied after each step by the cumulative truncated gradient
         (Tsuruoka et al., 2009), as scikit-learn applies it, for any ``batch_size``.  An L1 share
         runs with ``solver="sgd"`` only (momentum and averaging included): "sag" and the adaptive
-        solvers raise a ValueError saying so.
+        solvers raise a ValueError saying so.  With ``average``, each truncation moves the average
+        as much as the coefficient, as scikit-learn's lazily stored average does; each
+        ``partial_fit`` call starts the L1 totals afresh, as scikit-learn's.
     power_t : float
         A negative value warns (FutureWarning), as scikit-learn 1.8+ does, and is used.
     early_stopping : bool
         As scikit-learn: with ``partial_fit`` it is a ValueError.
 
-    Sparse X is refused (TypeError).  The additions:
+    Sparse X is refused (TypeError), and so are scikit-learn's passive-aggressive rates
+    ``learning_rate="pa1"``/``"pa2"`` (ValueError).  The additions:
 
     batch_size : int or None, default=1
         Rows per step; 1 is scikit-learn's per-sample SGD, None is full-batch gradient descent.
@@ -199,6 +204,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         first_call = getattr(self, "coef_", None) is None
         if first_call:
             self._check_params()
+        else:
+            self._warn_deprecated()
         if self.early_stopping:  # scikit-learn's check and message
             raise ValueError("early_stopping should be False with partial_fit")
         X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
@@ -234,7 +241,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         self._loss_plan()
-        self._penalty_plan()
+        penalty, _ = self._penalty_plan()
+        rule, method, _ = self._solver()
+        check_solver(penalty, self.solver, rule, method, f"penalty={self.penalty!r} (an L1 share)")
         if not isinstance(self.learning_rate, Schedule) and self.learning_rate not in LEARNING_RATES:
             raise ValueError(
                 f"learning_rate must be one of {LEARNING_RATES} or a fastdescent.schedules object; "
@@ -245,14 +254,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
         if self.learning_rate in ("constant", "invscaling", "adaptive"):
             real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
-        real_scalar(self.power_t, "power_t")
-        if self.power_t < 0:  # as the installed scikit-learn (1.8 deprecated it, 1.10 will refuse it)
-            warnings.warn(
-                "Negative values for `power_t` are deprecated in version 1.8 and will raise an error in 1.10. "
-                "Use values in the range [0.0, inf) instead.",
-                FutureWarning,
-                stacklevel=3,
-            )
+        self._warn_deprecated()
         rule, _, rule_params = self._solver()
         RULES[rule].settings(**rule_params)
         integer(self.max_iter, "max_iter", low=1)
@@ -269,6 +271,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
         _backends.resolve(self.backend)
+
+    def _warn_deprecated(self) -> None:
+        """scikit-learn's deprecations, at every fit and partial_fit call as there."""
+        real_scalar(self.power_t, "power_t")
+        if self.power_t < 0:  # as the installed scikit-learn (1.8 deprecated it, 1.10 will refuse it)
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 and will raise an error in 1.10. "
+                "Use values in the range [0.0, inf) instead.",
+                FutureWarning,
+                stacklevel=4,
+            )
 
     def _loss_plan(self) -> tuple[str, dict]:
         # scikit-learn's clip of the loss derivative; epsilon is ignored by the squared error, as there
@@ -355,6 +368,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         else:
             self._state = aligned(self._state)  # an unpickled estimator's arrays may not be
             restart_tol(self._state)
+            # each call starts the L1 totals afresh, as scikit-learn's _plain_sgd (and the penalty
+            # may have changed since the last call)
+            theta = self._state.theta
+            self._state = self._state._replace(penalty=penalties.state_like(plan.kernel.penalty, theta.shape[0] - 1,
+                                                                            theta.dtype))  # fmt: skip
         # A chunked fit checks each chunk's values as it reaches it: if one is bad (or Ctrl-C comes),
         # the state and the generator go back to where this call found them.
         saved = copy.deepcopy(self._state), copy.deepcopy(self._rng.bit_generator.state)

@@ -115,7 +115,8 @@ def _step_along(grad, theta, epoch_sums, progress, rule_state, penalty_state, av
     for j in range(k):
         rules.update(theta, grad, rule_state, j, hyper, step)
     p["steps"] = t + 1
-    if plan.average_start >= 0 and t + 1 > plan.average_start:
+    averages = plan.average_start >= 0 and t + 1 > plan.average_start
+    if averages:
         averaged = t + 1 - plan.average_start
         count = T(averaged)
         for j in range(k):
@@ -123,7 +124,7 @@ def _step_along(grad, theta, epoch_sums, progress, rule_state, penalty_state, av
     penalty = plan.penalty
     total = penalties.accrue(penalty_state, penalty, rate)  # after averaging, as scikit-learn
     for j in range(theta.shape[0] - 1):
-        penalties.apply_accrued(theta, penalty_state, j, penalty, total)
+        penalties.apply_accrued(theta, average, averages, penalty_state, j, penalty, total)
     return rate
 
 

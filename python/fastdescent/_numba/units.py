@@ -162,10 +162,10 @@ def _penalty_accrue(state, hyper, rate):
 
 
 @overload(penalties.apply_accrued, jit_options=OPTIONS, inline="always")
-def _penalty_apply_accrued(w, state, i, hyper, total):
+def _penalty_apply_accrued(w, average, averaging, state, i, hyper, total):
     apply_accrued = _unit_of(penalties, hyper).apply_accrued
 
-    def penalty_apply_accrued(w, state, i, hyper, total):
-        apply_accrued(w, state, i, hyper, total)
+    def penalty_apply_accrued(w, average, averaging, state, i, hyper, total):
+        apply_accrued(w, average, averaging, state, i, hyper, total)
 
     return penalty_apply_accrued

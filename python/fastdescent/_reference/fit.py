@@ -108,11 +108,13 @@ def take_step(sums, count, state, plan, schedule, rows_per_epoch, sag_batch=None
     step = rules.begin_step(plan.rule, rate, t, schedule.table, row)
     rules.update(state.theta, grad, state.rule, moving, plan.rule, step)
     progress["steps"] = t + 1
-    if plan.average_start >= 0 and t + 1 > plan.average_start:
+    averages = plan.average_start >= 0 and t + 1 > plan.average_start
+    if averages:
         averaged = t + 1 - plan.average_start
         averaging.update(state.theta, state.average, moving, averaged, T(averaged))
     total = penalties.accrue(state.penalty, plan.penalty, rate)  # after averaging, as scikit-learn
-    penalties.apply_accrued(state.theta, state.penalty, slice(0, d), plan.penalty, total)
+    penalties.apply_accrued(state.theta, state.average, averages, state.penalty, slice(0, d), plan.penalty,
+                            total)  # fmt: skip
     return _status.RAN_ALL, rate
 
 

@@ -1,6 +1,8 @@
 """scikit-learn's Huber loss of a residual r = x.w + b - y with threshold ``epsilon`` (its
 ``CyHuberLoss``, ``sklearn/_loss/_loss.pyx.tp``): ``½ r²`` where ``|r| <= epsilon``, else
-``epsilon (|r| - ½ epsilon)``; its derivative ``clip(r, epsilon)``.
+``epsilon (|r| - ½ epsilon)``; its derivative ``clip(r, epsilon)`` (for a NaN residual NaN, where
+scikit-learn's returns -epsilon: a NaN residual means the weights have stopped being finite, which
+ends the fit).
 
 A row with weight s adds ``q * x`` to the gradient's sums, q = ``clip(r, bound)`` (times s), and
 its loss term ``half * (r * r)`` or ``epsilon * (|r| - half_epsilon)`` (times s) to the loss's; the

@@ -4,7 +4,8 @@ A penalty module defines ``NAME``, ``RULES`` (the fits' update rules it runs wit
 ``Hyper``, ``State``, ``hyper(dtype, ...)``, ``state_like(hyper, d, dtype)``, ``add_to_loss(loss, w,
 hyper)``, ``add_to_gradient(grad, w, i, hyper)`` (what the step's gradient carries, element-wise,
 coefficients only), and what acts after each step: ``total = accrue(state, hyper, rate)`` once,
-then ``apply_accrued(w, state, i, hyper, total)`` per coefficient.
+then ``apply_accrued(w, average, averaging, state, i, hyper, total)`` per coefficient (moving the
+running average too once ``averaging``).
 ``cpp/penalties/<name>.hpp`` is the same penalty in C++.
 """
 
@@ -43,5 +44,5 @@ def accrue(state, hyper, rate):
     return of(hyper).accrue(state, hyper, rate)
 
 
-def apply_accrued(w, state, i, hyper, total) -> None:
-    of(hyper).apply_accrued(w, state, i, hyper, total)
+def apply_accrued(w, average, averaging, state, i, hyper, total) -> None:
+    of(hyper).apply_accrued(w, average, averaging, state, i, hyper, total)

@@ -55,5 +55,5 @@ def accrue(state, hyper, rate):
     return rate
 
 
-def apply_accrued(w, state, i, hyper, total) -> None:
+def apply_accrued(w, average, averaging, state, i, hyper, total) -> None:
     pass
