@@ -28,6 +28,10 @@ CASES = [
     ({"batch_size": 300, "nesterov": True, "momentum": 0.5, "clip_norm": 1.0}, np.float32, 800, 130),
     ({"batch_size": 300, "momentum": 0.9}, np.float64, 600, 32),  # w and the sums in registers, blocks of 256
     ({}, np.float32, 1100, 64),
+    ({"loss": "huber", "epsilon": 0.5, "l1": 0.01, "batch_size": 1}, np.float32, 300, 17),
+    ({"loss": "squared_epsilon_insensitive", "l1": 0.005, "l2": 0.01, "batch_size": 40, "average": 3}, np.float64,
+     520, 33),
+    ({"loss": "epsilon_insensitive", "epsilon": 0.01}, np.float32, 1100, 64),
 ]
 
 
@@ -103,15 +107,18 @@ def test_the_environment_chooses_the_build_once_when_the_extension_loads():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [5000, 9 * 256 + 17])
-def test_thread_count_changes_no_bit(dtype, n):
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_thread_count_changes_no_bit(dtype, n, loss):
     X, y, w = make_data(n, n, 29, dtype, low_exp=-1.5, high_exp=-0.5)
-    expected = fastdescent.fit_linear(X, y, lr=0.05, max_iter=4, momentum=0.5, backend="numpy")
-    expected_loss = fastdescent.mse_loss_grad(X, y, w, 0.25, backend="numpy")
+    options = {"lr": 0.05, "max_iter": 4, "momentum": 0.5, "loss": loss}
+    expected = fastdescent.fit_linear(X, y, backend="numpy", **options)
+    expected_loss = fastdescent.linear_loss_grad(X, y, w, 0.25, loss=loss, backend="numpy")
     for threads in (1, 2, 3, 4, 8):
-        fit = fastdescent.fit_linear(X, y, lr=0.05, max_iter=4, momentum=0.5, backend="cpp", n_threads=threads)
+        fit = fastdescent.fit_linear(X, y, backend="cpp", n_threads=threads, **options)
         assert_same_bits(fit.coef, expected.coef)
         assert_same_bits(fit.loss_history, expected.loss_history)
-        for a, e in zip(fastdescent.mse_loss_grad(X, y, w, 0.25, backend="cpp", n_threads=threads), expected_loss):
+        got = fastdescent.linear_loss_grad(X, y, w, 0.25, loss=loss, backend="cpp", n_threads=threads)
+        for a, e in zip(got, expected_loss):
             assert_same_bits(a, e)
 
 
