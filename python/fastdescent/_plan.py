@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _records
 from ._chunked.sources import is_chunked_input, is_dask_array
+from ._objective_terms import check_solver
 from ._units import losses, penalties, rate_policy, rules
 from ._units.stopping import Stopping
 from ._validation import as_float_array, integer, real_scalar, thread_count, working_scalar
@@ -115,8 +116,7 @@ def make_plan(
         average_start = math.ceil(average_after_samples / batch) - 1 if average_after_samples else -1
     clip = 0.0 if clip_norm is None else real_scalar(clip_norm, "clip_norm", low=0.0, low_open=True)
     penalty_unit = penalties.PENALTIES[penalty]
-    if penalty_unit.RULES is not None and (rule not in penalty_unit.RULES or method == "sag"):
-        raise ValueError(undefined_combination(penalty_unit, rule if method != "sag" else "sag"))
+    check_solver(penalty, "sag" if method == "sag" else rule, rule, method, "an L1 penalty (l1 > 0)")
     kernel = _records.FitPlan(
         batch_size=int(batch),
         fit_intercept=bool(fit_intercept),
@@ -132,13 +132,6 @@ def make_plan(
         n_threads=thread_count(n_threads),
     )
     return Plan(kernel, dtype, unit, settings, shuffle=batch_size is not None and bool(shuffle), chunks=chunks)
-
-
-def undefined_combination(penalty_unit: ModuleType, solver: str) -> str:
-    """The message for a penalty with a solver it does not run with (docs/solvers.md's table)."""
-    return (f"an L1 penalty (penalty 'l1' or 'elasticnet', l1 > 0) is applied by the cumulative truncated gradient, "
-            f"which needs one step rate for every coefficient: it runs with solver 'sgd' (momentum and averaging "
-            f"included), not with solver {solver!r}")  # fmt: skip
 
 
 def average_start(average) -> int:
