@@ -163,8 +163,15 @@ inline void lane_dots(const T* const* rows, const T* w, std::size_t d, T* dots) 
 }
 #endif
 
+// Always inlined: a per-sample step calls it twice (x.w, and w.w for the L2 value) on ~10
+// features, where the call's stack realignment and spills cost as much as the products.
+#if defined(__GNUC__) || defined(__clang__)
+#define FASTDESCENT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FASTDESCENT_ALWAYS_INLINE inline
+#endif
 template <class T>
-inline T lane_dot(const T* a, const T* b, std::size_t d) {
+FASTDESCENT_ALWAYS_INLINE T lane_dot(const T* a, const T* b, std::size_t d) {
     constexpr std::size_t L = kLanes<T>;
     const std::size_t full = d - d % L;
 #ifdef FASTDESCENT_VECTOR_LANES
@@ -182,8 +189,20 @@ inline T lane_dot(const T* a, const T* b, std::size_t d) {
             lane[r] = lane[r] + x * y;
         }
     }
-    for (std::size_t l = 0; l < d - full; ++l) lane[l / W][l % W] = lane[l / W][l % W] + a[full + l] * b[full + l];
-    return halve_lanes<T>(lane);
+    if (d == full) return halve_lanes<T>(lane);
+    // The tail and the halving on the lanes as scalars (the same pairs): a vector reloaded after
+    // scalar stores into it waits for them (a failed store-to-load forwarding, ~20 cycles a row).
+    T lanes[L];
+    std::memcpy(lanes, lane, kLaneBytes);
+    for (std::size_t l = 0; l < d - full; ++l) lanes[l] = lanes[l] + a[full + l] * b[full + l];
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < L / 2; ++k) lanes[k] = lanes[k] + lanes[k + L / 2];
+#pragma GCC unroll 8
+    for (std::size_t k = 0; k < L / 4; ++k) lanes[k] = lanes[k] + lanes[k + L / 4];
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < L / 8; ++k) lanes[k] = lanes[k] + lanes[k + L / 8];
+    if constexpr (L == 16) lanes[0] = lanes[0] + lanes[1];
+    return lanes[0];
 #else
     T lane[L];
     for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);

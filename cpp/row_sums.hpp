@@ -146,8 +146,63 @@ bool add_rows_by_groups(std::index_sequence<Groups...>, const T* X, const T* y, 
 }
 #endif
 
+#ifdef FASTDESCENT_VECTOR_LANES
+// Rows of fewer features than the 64 bytes of lanes and at most one register: a row is one load (the
+// register reads on into the next row; the last rows of X are copied first), its lanes past d set to
+// -0.0, times w (lanes past d +0.0: -0.0 * +0.0 = -0.0).  Lanes d..L-1 of section 1 hold -0.0 and
+// adding -0.0 is exact, so the canonical halving of the L lanes is the halving of this register, and
+// the feature sums add q * row in one register (lanes past d add -0.0 * q: zeros, never stored).
+// Full-batch GD at d = 1..4 paid ~25 cycles a row in the general path's tail and stores.
 template <class Loss, class T, class Batch>
-void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Batch rows, std::size_t start,
+void add_rows_in_one_register(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, Batch rows,
+                              std::size_t start, std::size_t stop, const T* w, T b,
+                              const typename Loss::template Hyper<T> loss, T* acc, T* q_out) {
+    using Register = typename Vector<T, kRegisterBytes>::type;
+    constexpr std::size_t W = kRegisterBytes / sizeof(T);
+    const std::size_t known = prefetchable(rows, stop);
+    T w_lanes[W], sum_lanes[W], lane_index[W];
+    for (std::size_t l = 0; l < W; ++l) {
+        w_lanes[l] = l < d ? w[l] : T(0);
+        sum_lanes[l] = l < d ? acc[l] : T(-0.0);
+        lane_index[l] = static_cast<T>(l);
+    }
+    Register w_part, sums, index, negative_zero;
+    std::memcpy(&w_part, w_lanes, kRegisterBytes);
+    std::memcpy(&sums, sum_lanes, kRegisterBytes);
+    std::memcpy(&index, lane_index, kRegisterBytes);
+    for (std::size_t l = 0; l < W; ++l) negative_zero[l] = T(-0.0);
+    const auto in_row = index < static_cast<T>(d);
+    const std::size_t loadable = n * d >= W ? (n * d - W) / d + 1 : 0;  // rows whose register stays inside X
+    T sum_q = acc[d], sum_loss = acc[d + 1];
+    for (std::size_t p = start; p < stop; ++p) {
+        if (Batch::kShuffled && p + kPrefetchRows < known) prefetch_row(X, y, rows(p + kPrefetchRows), d);
+        const std::size_t i = rows(p);
+        Register row;
+        if (i < loadable) {
+            std::memcpy(&row, X + i * d, kRegisterBytes);
+        } else {
+            T padded[W] = {};
+            std::memcpy(padded, X + i * d, d * sizeof(T));
+            std::memcpy(&row, padded, kRegisterBytes);
+        }
+        row = in_row ? row : negative_zero;
+        const T r = (halve_register<T, kRegisterBytes>(row * w_part) + b) - y[i];
+        T q, term;
+        row_terms<Loss>(r, weights, i, loss, q, term);
+        sums = sums + q * row;
+        sum_q = sum_q + q;
+        sum_loss = sum_loss + term;
+        if (q_out != nullptr) q_out[p] = q;
+    }
+    std::memcpy(sum_lanes, &sums, kRegisterBytes);
+    for (std::size_t l = 0; l < d; ++l) acc[l] = sum_lanes[l];
+    acc[d] = sum_q;
+    acc[d + 1] = sum_loss;
+}
+#endif
+
+template <class Loss, class T, class Batch>
+void add_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, Batch rows, std::size_t start,
               std::size_t stop, const T* w, T b, const typename Loss::template Hyper<T> loss, T* acc, T* q_out) {
 #ifdef FASTDESCENT_VECTOR_LANES
     // A multiple of 64 bytes of features, up to kRegisterGroups: w and the sums stay in registers, rows
@@ -156,6 +211,8 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Batch row
     if (add_rows_by_groups<Loss>(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop,
                                  w, b, loss, acc, q_out))
         return;
+    if (d < kLanes<T> && d <= kRegisterBytes / sizeof(T))
+        return add_rows_in_one_register<Loss>(X, y, weights, n, d, rows, start, stop, w, b, loss, acc, q_out);
 #endif
     const std::size_t known = prefetchable(rows, stop);
     std::size_t p = start;
@@ -219,6 +276,26 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t d, Batch row
     }
 }
 
+// A batch of one row: its block starts from -0.0 and adds the row once, and -0.0 + v is v for every v
+// (section 2's invariant), so the sums are (q x_j, q, term) themselves, and the tree of one partial is
+// that partial.  Per-sample SGD takes this every step: the block and tree bookkeeping cost more than
+// the row itself at ten features.
+template <class Loss, class T, class Batch>
+void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b, const typename Loss::template Hyper<T> loss,
+                  T* sums, T* q_out) {
+    const std::size_t d = data.d;
+    if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1)) prefetch_row(data.X, data.y, rows(kPrefetchRows), d);
+    const std::size_t i = rows(0);
+    const T* x = data.X + i * d;
+    const T r = (lane_dot(x, w, d) + b) - data.y[i];
+    T q, term;
+    row_terms<Loss>(r, data.sample_weight, i, loss, q, term);
+    for (std::size_t j = 0; j < d; ++j) sums[j] = q * x[j];
+    sums[d] = q;
+    sums[d + 1] = term;
+    if (q_out != nullptr) q_out[0] = q;
+}
+
 // Below this many multiply-adds a batch is summed on one thread: waking others costs more.
 constexpr std::size_t kParallelWork = std::size_t(1) << 16;
 
@@ -233,6 +310,7 @@ template <class Loss, class T, class Batch>
 void batch_sums(const Rows<T>& data, Batch rows, std::size_t m, const T* w, T b,
                 const typename Loss::template Hyper<T>& loss, PairTree<T>& tree, T* sums, T* q_out,
                 std::size_t threads = 1) {
+    if (m == 1) return one_row_sums<Loss>(data, rows, w, b, loss, sums, q_out);
     const T *X = data.X, *y = data.y, *weights = data.sample_weight;
     const std::size_t d = data.d;
     const std::size_t width = d + 2;
@@ -241,7 +319,7 @@ void batch_sums(const Rows<T>& data, Batch rows, std::size_t m, const T* w, T b,
         for (std::size_t block = first_block; block < first_block + count; ++block) {
             T* acc = into.next_slot();
             std::fill(acc, acc + width, T(-0.0));
-            add_rows<Loss>(X, y, weights, d, rows, block * kBlockRows, std::min(m, (block + 1) * kBlockRows), w, b,
+            add_rows<Loss>(X, y, weights, data.n, d, rows, block * kBlockRows, std::min(m, (block + 1) * kBlockRows), w, b,
                            loss, acc, q_out);
             into.push();
         }

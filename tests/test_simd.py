@@ -32,6 +32,15 @@ CASES = [
     ({"loss": "squared_epsilon_insensitive", "l1": 0.005, "l2": 0.01, "batch_size": 40, "average": 3}, np.float64,
      520, 33),
     ({"loss": "epsilon_insensitive", "epsilon": 0.01}, np.float32, 1100, 64),
+    # a handful of features: one register per row (its last rows of X copied, not read past the end)
+    ({}, np.float64, 700, 1),
+    ({"batch_size": 32}, np.float64, 650, 2),
+    ({"loss": "huber", "epsilon": 0.3, "l2": 0.01}, np.float64, 333, 3),
+    ({"batch_size": 32, "momentum": 0.9}, np.float64, 517, 4),
+    ({"batch_size": 7, "solver": "sag"}, np.float64, 300, 7),
+    ({}, np.float32, 901, 5),
+    ({"batch_size": 32, "loss": "epsilon_insensitive", "epsilon": 0.01}, np.float32, 411, 15),
+    ({"batch_size": 1}, np.float64, 300, 3),
 ]
 
 

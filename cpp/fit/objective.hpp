@@ -16,7 +16,11 @@ inline namespace FASTDESCENT_ARCH {
 template <class Penalty, class T, class LossHyper>
 T loss_and_gradient(const T* sums, const T* w, std::size_t d, T count, const LossHyper loss,
                     const typename Penalty::template Hyper<T> penalty, T* grad) {
-    for (std::size_t j = 0; j <= d; ++j) grad[j] = loss.scale * (sums[j] / count);
+    if (count == T(1)) {  // x / 1 is x: a single sample's step needs no division (13 cycles on its critical path)
+        for (std::size_t j = 0; j <= d; ++j) grad[j] = loss.scale * sums[j];
+    } else {
+        for (std::size_t j = 0; j <= d; ++j) grad[j] = loss.scale * (sums[j] / count);
+    }
     const T value = PenaltyCode<Penalty>::add_to_loss(sums[d + 1] / count, w, d, penalty);
     for (std::size_t j = 0; j < d; ++j) PenaltyCode<Penalty>::add_to_gradient(grad, w, j, penalty);
     return value;

@@ -442,6 +442,68 @@ def w5(report: Report, quick: bool, repeats: int) -> None:
                                    note=note))  # fmt: skip
 
 
+def _one_read_floor(functions: dict, X: np.ndarray, y: np.ndarray, pool: ThreadPoolExecutor, parts: int,
+                    repeats: int) -> None:  # fmt: skip
+    """Adds "floor", one read of X and y: np.max of one slice of rows per thread of the pool (parts threads)."""
+    slices = [(part, y[rows[0] : rows[-1] + 1]) for part, rows in
+              zip(np.array_split(X, parts), np.array_split(np.arange(X.shape[0]), parts))]  # fmt: skip
+    functions["floor"] = (lambda: list(pool.map(lambda part: (np.max(part[0]), np.max(part[1])), slices)), repeats)
+
+
+def w6(report: Report, quick: bool, repeats: int) -> None:
+    """Full-batch GD at a handful of features, where a row is a few bytes: the per-row cost, not the
+    bytes, sets the pace (the seed example's shape is d = 1)."""
+    n, epochs = (20_000, 20) if quick else (200_000, 200)
+    naive = _naive_numba()[0] if "numba" in _backends.available_backends() else None
+    rng = np.random.default_rng(6)
+    for d in (1, 2, 4, 8):
+        X = rng.normal(size=(n, d))
+        y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+        name = f"W6 few features, full-batch GD float64 n={n} d={d}, {epochs} epochs"
+        functions = {}
+        for backend in report.machine["backends"]:
+            if backend != "numpy":
+                functions[f"fastdescent {backend}"] = (
+                    lambda backend=backend: fit_linear(X, y, lr=0.01, max_iter=epochs, backend=backend), repeats)
+        functions["numpy loop (X @ w, BLAS)"] = (lambda: numpy_full_batch(X, y, 0.01, epochs), repeats)
+        if naive is not None:
+            functions["naive Numba loop"] = (lambda: naive(X, y, 0.01, epochs), repeats)
+        _settle()
+        with ThreadPoolExecutor(report.machine["cores"]) as pool:
+            _one_read_floor(functions, X, y, pool, report.machine["cores"], repeats)
+            times = _time_together(functions)
+        ours = f"fastdescent {report.machine['backends'][0]}"
+        for row_name, runs in times.items():
+            if row_name == "floor":  # a floor bounds the others from below: its fastest run
+                report.rows.append(Row(name, "floor: one read of X and y per epoch", min(runs) * epochs,
+                                       note=f"np.max on {report.machine['cores']} threads"))  # fmt: skip
+            else:
+                report.rows.append(Row(name, row_name, statistics.median(runs), ours=row_name == ours))
+
+
+def w7(report: Report, quick: bool, repeats: int) -> None:
+    """Shuffled minibatches of 32 rows at a handful of features: the step, not the data, sets the
+    pace.  Seconds per epoch (the numpy loop runs fewer epochs than the kernels)."""
+    n, epochs, numpy_epochs = (20_000, 5, 1) if quick else (200_000, 20, 1)
+    rng = np.random.default_rng(7)
+    for d in (1, 4, 8):
+        X = rng.normal(size=(n, d))
+        y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+        name = f"W7 small batches, batch 32 shuffled float64 n={n} d={d}, per epoch"
+        functions = {}
+        for backend in report.machine["backends"]:
+            if backend != "numpy":
+                functions[f"fastdescent {backend}"] = (lambda backend=backend: fit_linear(
+                    X, y, lr=0.01, batch_size=32, max_iter=epochs, random_state=0, backend=backend), repeats)  # fmt: skip
+        functions["numpy minibatch loop"] = (lambda: numpy_minibatch(X, y, 0.01, numpy_epochs, 32), 1 if not quick else repeats)
+        _settle()
+        times = _time_together(functions)
+        ours = f"fastdescent {report.machine['backends'][0]}"
+        for row_name, runs in times.items():
+            per = numpy_epochs if row_name == "numpy minibatch loop" else epochs
+            report.rows.append(Row(name, row_name, statistics.median(runs) / per, ours=row_name == ours))
+
+
 def _numpy_adam(size, dtype, grad, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
     """The idiomatic in-place numpy Adam (one temporary, reused), as a hand-written loop has it: a
     function that takes one step."""
@@ -532,21 +594,37 @@ def w8(report: Report, quick: bool, repeats: int) -> None:
                                note=f"a += b on {cores} threads (3 array passes), scaled to Adam's 7"))  # fmt: skip
 
 
+SCALING_BATCHES = (None, 1, 32)  # full batch, per sample, minibatches of 32 (shuffled)
+NUMPY_STEP_ROWS = 4_096  # the numpy loop's per-step cost does not depend on n: a batched epoch is timed on this many rows
+
+
 def scaling(report: Report, quick: bool, repeats: int) -> None:
-    """Full-batch GD time on the default backend as n and d grow: it should be linear in both."""
+    """fit_linear's time per epoch on the default backend as n and d grow, for full batches, single
+    samples and minibatches of 32, each beside the numpy loop of the same shape (its minibatch loop
+    timed on the first NUMPY_STEP_ROWS rows and scaled to n: its cost is per step)."""
     backend = report.machine["backends"][0]
     rng = np.random.default_rng(3)
     ns = (1_000, 10_000, 100_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
-    ds = (1, 16, 256) if quick else (1, 4, 16, 64, 256, 1024)
-    for n in ns:
-        X = rng.normal(size=(n, 32))
-        seconds = _median_time(lambda: fit_linear(X, X[:, 0], lr=0.01, max_iter=10, backend=backend), repeats)
-        report.scaling.append({"n": n, "d": 32, "seconds_per_epoch": seconds / 10, "ns_per_value": seconds / 10 / (n * 32) * 1e9})
-    for d in ds:
-        n = 20_000
+    ds = (1, 2, 4, 8, 16, 256) if quick else (1, 2, 4, 8, 16, 64, 256, 1024)
+    shapes = [(n, 32) for n in ns] + [(20_000, d) for d in ds]
+    for n, d in shapes:
         X = rng.normal(size=(n, d))
-        seconds = _median_time(lambda: fit_linear(X, X[:, 0], lr=0.01, max_iter=10, backend=backend), repeats)
-        report.scaling.append({"n": n, "d": d, "seconds_per_epoch": seconds / 10, "ns_per_value": seconds / 10 / (n * d) * 1e9})
+        y = X[:, 0].copy()
+        lr = 0.1 / d  # per-sample steps stay stable at every d
+        entry = {"n": n, "d": d}
+        for batch in SCALING_BATCHES:
+            epochs = 10 if batch is None else 1
+            seconds = _median_time(lambda: fit_linear(X, y, lr=lr, batch_size=batch, max_iter=epochs, random_state=0,
+                                                      backend=backend), repeats) / epochs  # fmt: skip
+            if batch is None:
+                numpy = _median_time(lambda: numpy_full_batch(X, y, lr, epochs), repeats) / epochs
+            else:
+                rows = min(n, NUMPY_STEP_ROWS)
+                numpy = _median_time(lambda: numpy_minibatch(X[:rows], y[:rows], lr, 1, batch), 1) * n / rows
+            key = "full" if batch is None else f"batch_{batch}"
+            entry[key] = {"seconds_per_epoch": seconds, "ns_per_value": seconds / (n * d) * 1e9,
+                          "numpy_ratio": numpy / seconds}  # fmt: skip
+        report.scaling.append(entry)
 
 
 def dask_workload(report: Report, quick: bool, repeats: int) -> None:
@@ -628,22 +706,30 @@ def format_report(report: Report) -> str:
             seconds = "skipped" if np.isnan(row.seconds) else f"{row.seconds:11.4f}"
             lines.append(f"  {row.name + marker:<46} {seconds:>11} {ratio:>8}  {row.note}".rstrip())
     if report.scaling:
-        lines += ["", f"Scaling (full-batch GD, {report.machine['backends'][0]} backend): time per epoch and per value",
-                  f"  {'n':>9} {'d':>6} {'s / epoch':>11} {'ns / value':>11}"]  # fmt: skip
+        lines += ["", f"Scaling (fit_linear, {report.machine['backends'][0]} backend): seconds per epoch, and the numpy "
+                  "loop of the same shape over ours (x numpy)"]  # fmt: skip
+        header = f"  {'n':>9} {'d':>6}"
+        for batch in SCALING_BATCHES:
+            header += f" {'full batch' if batch is None else f'batch {batch}':>11} {'x numpy':>8}"
+        lines.append(header)
         for entry in report.scaling:
-            lines.append(f"  {entry['n']:>9} {entry['d']:>6} {entry['seconds_per_epoch']:>11.5f} {entry['ns_per_value']:>11.3f}")
+            line = f"  {entry['n']:>9} {entry['d']:>6}"
+            for batch in SCALING_BATCHES:
+                cell = entry["full" if batch is None else f"batch_{batch}"]
+                line += f" {cell['seconds_per_epoch']:>11.5f} {cell['numpy_ratio']:>8.1f}"
+            lines.append(line)
     return "\n".join(lines)
 
 
 def run(quick: bool = False, json_path: str | None = None, plot_path: str | None = None, print_=print,
         dask: bool = False) -> Report:  # fmt: skip
-    """W1-W3, W5, W8 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
+    """W1-W3, W5-W8 and the scaling table; with ``dask``, the in-memory vs memory-map vs Dask comparison instead."""
     global _timing_seconds
     repeats = 3 if quick else 5
     _timing_seconds = 0.0 if quick else FULL_RUN_TIMING_SECONDS
     report = Report(machine=machine())
     print_(f"benchmarking on {report.machine['cpu']} ({'quick' if quick else 'full'} run)...")
-    for workload in (dask_workload,) if dask else (w1, w2, w3, w5, w8, scaling):
+    for workload in (dask_workload,) if dask else (w1, w2, w3, w5, w6, w7, w8, scaling):
         workload(report, quick, repeats)
     print_(format_report(report))
     if json_path:

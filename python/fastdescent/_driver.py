@@ -30,8 +30,9 @@ from ._units import rate_policy
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
 ORDER_BUDGET = 1 << 22
 RATE_BUDGET = 1 << 22
-# From this many rows per epoch, a fit draws the next call's shuffles while the kernel runs.
-DRAW_AHEAD_ROWS = 1 << 14
+# From this many rows per epoch, a fit draws the next call's shuffles while the kernel runs (a
+# permutation costs 11 ns a row, as much as a tenth of a per-sample epoch; the helper thread ~0.1 ms).
+DRAW_AHEAD_ROWS = 1 << 12
 # A backend that sums rows on one thread (Numba: its parallel layer is not safe for fits running in
 # several Python threads) gets the cores through the chunked full-batch path, from this many values.
 THREADED_CHUNK_VALUES = 1 << 20

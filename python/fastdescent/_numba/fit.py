@@ -47,8 +47,12 @@ def _moving(plan, d):
 @inlined
 def loss_and_gradient(sums, w, count, loss, penalty, grad):
     d = w.shape[0]
-    for j in range(d + 1):
-        objective.gradient_from_sums(sums, grad, j, count, loss.scale)
+    if count == 1:  # x / 1 is x: a single sample's step needs no division (cpp/fit/objective.hpp)
+        for j in range(d + 1):
+            grad[j] = loss.scale * sums[j]
+    else:
+        for j in range(d + 1):
+            objective.gradient_from_sums(sums, grad, j, count, loss.scale)
     value = penalties.add_to_loss(objective.loss_from_sums(sums, d, count), w, penalty)
     for j in range(d):
         penalties.add_to_gradient(grad, w, j, penalty)

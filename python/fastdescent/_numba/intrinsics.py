@@ -81,17 +81,33 @@ def lane_dot_at(typingctx, data, offset, w):
         with cgutils.for_range_slice(builder, intp(0), full, intp(lanes), intp=intp) as (j, _):
             builder.store(builder.fadd(builder.load(lane), builder.fmul(load(row, j), load(w_data, j))), lane)
         tail = builder.sub(d, full)
-        with builder.if_then(builder.icmp_signed(">", tail, intp(0)), likely=False):
-            x_tail = cgutils.alloca_once_value(builder, splat(-0.0))
-            w_tail = cgutils.alloca_once_value(builder, splat(0.0))
-            with cgutils.for_range(builder, tail, intp=intp) as loop:
-                source = builder.add(full, loop.index)
-                for padded, pointer in ((x_tail, row), (w_tail, w_data)):
-                    slot = builder.gep(builder.bitcast(padded, element.as_pointer()), [loop.index])
-                    builder.store(builder.load(builder.gep(pointer, [source])), slot)
-            product = builder.fmul(builder.load(x_tail), builder.load(w_tail))
-            builder.store(builder.fadd(builder.load(lane), product), lane)
-        return _halve(builder, builder.load(lane), lanes)
+        result = cgutils.alloca_once(builder, element)
+        with builder.if_else(builder.icmp_signed(">", tail, intp(0)), likely=False) as (has_tail, no_tail):
+            with no_tail:
+                builder.store(_halve(builder, builder.load(lane), lanes), result)
+            with has_tail:
+                # The tail and the halving on the lanes as scalars, as cpp/canonical_sum.hpp's lane_dot:
+                # a vector loaded after scalar stores into it waits for them (~20 cycles a row).  The
+                # same pairs are added, but not lanes no value reached: they hold -0.0, and x + -0.0 is x.
+                scalars = cgutils.alloca_once(builder, vector)  # not `lane`: it stays a register in the loop above
+                builder.store(builder.load(lane), scalars)
+                array = builder.bitcast(scalars, element.as_pointer())
+                with cgutils.for_range(builder, tail, intp=intp) as loop:
+                    source = builder.add(full, loop.index)
+                    slot = builder.gep(array, [loop.index])
+                    product = builder.fmul(builder.load(builder.gep(row, [source])), builder.load(builder.gep(w_data, [source])))
+                    builder.store(builder.fadd(builder.load(slot), product), slot)
+                values = [builder.load(builder.gep(array, [intp(k)])) for k in range(lanes)]
+                live = builder.select(builder.icmp_signed(">", full, intp(0)), intp(lanes), d)  # lanes past it: -0.0
+                half = lanes // 2
+                while half >= 1:
+                    for k in range(half):
+                        reached = builder.icmp_signed("<", intp(k + half), live)
+                        values[k] = builder.select(reached, builder.fadd(values[k], values[k + half]), values[k])
+                    live = builder.select(builder.icmp_signed("<", live, intp(half)), live, intp(half))
+                    half //= 2
+                builder.store(values[0], result)
+        return builder.load(result)
 
     return data.dtype(data, offset, w), codegen
 

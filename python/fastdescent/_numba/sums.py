@@ -74,12 +74,28 @@ def batch_sums(X, y, weights, order, first, m, w, b, loss, stack, covered, sums,
     ordered = order.shape[0] > 0
     weighted = weights.shape[0] > 0
     keep_q = q_out.shape[0] > 0
+    if m == 1:  # one block of one row, and -0.0 + v is v: the sums are the row's own (cpp/row_sums.hpp)
+        if ordered and first + PREFETCH_ROWS < order.shape[0]:
+            _prefetch_row(X, y, order[first + PREFETCH_ROWS])
+        i = order[first] if ordered else first
+        r = (lane_dot_at(X, i * d, w) + b) - y[i]
+        q, term = losses.row_terms(r, weights[i] if weighted else one, weighted, loss)
+        for j in range(d):
+            sums[j] = q * X[i, j]
+        sums[d] = q
+        sums[d + 1] = term
+        if keep_q:
+            q_out[0] = q
+        return
     depth = 0
     for block_start in range(0, m, BLOCK_ROWS):
         size = min(BLOCK_ROWS, m - block_start)
         acc = stack[depth]
-        for k in range(d + 2):
+        for k in range(d):
             acc[k] = negative_zero
+        # locals, not acc[d] and acc[d + 1]: through memory each add waits for the last one's store
+        sum_q = negative_zero
+        sum_loss = negative_zero
         for p in range(size):
             position = first + block_start + p
             if ordered and position + PREFETCH_ROWS < order.shape[0]:
@@ -88,10 +104,12 @@ def batch_sums(X, y, weights, order, first, m, w, b, loss, stack, covered, sums,
             r = (lane_dot_at(X, i * d, w) + b) - y[i]
             q, term = losses.row_terms(r, weights[i] if weighted else one, weighted, loss)
             add_scaled_at(acc, X, i * d, q)
-            acc[d] = acc[d] + q
-            acc[d + 1] = acc[d + 1] + term
+            sum_q = sum_q + q
+            sum_loss = sum_loss + term
             if keep_q:
                 q_out[block_start + p] = q
+        acc[d] = sum_q
+        acc[d + 1] = sum_loss
         covered[depth] = 1
         depth += 1
         while depth >= 2 and covered[depth - 1] == covered[depth - 2]:
