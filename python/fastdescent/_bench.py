@@ -450,6 +450,11 @@ def _one_read_floor(functions: dict, X: np.ndarray, y: np.ndarray, pool: ThreadP
     functions["floor"] = (lambda: list(pool.map(lambda part: (np.max(part[0]), np.max(part[1])), slices)), repeats)
 
 
+def _few_features(rng, n, d):
+    X = rng.normal(size=(n, d))
+    return X, X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+
+
 def w6(report: Report, quick: bool, repeats: int) -> None:
     """Full-batch GD at a handful of features, where a row is a few bytes: the per-row cost, not the
     bytes, sets the pace (the seed example's shape is d = 1)."""
@@ -457,8 +462,7 @@ def w6(report: Report, quick: bool, repeats: int) -> None:
     naive = _naive_numba()[0] if "numba" in _backends.available_backends() else None
     rng = np.random.default_rng(6)
     for d in (1, 2, 4, 8):
-        X = rng.normal(size=(n, d))
-        y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+        X, y = _few_features(rng, n, d)
         name = f"W6 few features, full-batch GD float64 n={n} d={d}, {epochs} epochs"
         functions = {}
         for backend in report.machine["backends"]:
@@ -487,8 +491,7 @@ def w7(report: Report, quick: bool, repeats: int) -> None:
     n, epochs, numpy_epochs = (20_000, 5, 1) if quick else (200_000, 20, 1)
     rng = np.random.default_rng(7)
     for d in (1, 4, 8):
-        X = rng.normal(size=(n, d))
-        y = X @ rng.normal(size=d) + rng.normal(scale=0.1, size=n)
+        X, y = _few_features(rng, n, d)
         name = f"W7 small batches, batch 32 shuffled float64 n={n} d={d}, per epoch"
         functions = {}
         for backend in report.machine["backends"]:
