@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,9 @@ from ._units import rate_policy
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
 ORDER_BUDGET = 1 << 22
 RATE_BUDGET = 1 << 22
-# From this many rows per epoch, a fit draws the next call's shuffles while the kernel runs (a
-# permutation costs 11 ns a row, as much as a tenth of a per-sample epoch; the helper thread ~0.1 ms).
+# From this many rows per epoch, a fit draws the next call's shuffles and computes its rates while
+# the kernel runs (a permutation costs 9-17 ns a row, scikit-learn's invscaling rate 5 ns a step: a
+# third of a per-sample step at ten features; the helper thread ~0.1 ms).
 DRAW_AHEAD_ROWS = 1 << 12
 # A backend that sums rows on one thread (Numba: its parallel layer is not safe for fits running in
 # several Python threads) gets the cores through the chunked full-batch path, from this many values.
@@ -116,22 +118,28 @@ def run(
         per_call = 1
     # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
     # are not drawn for epochs that never run; one that cannot, takes the longest calls at once,
-    # unless its shuffles are long enough to be worth drawing while the kernel runs (below).
+    # unless its shuffles or rates are long enough to be worth drawing while the kernel runs (below).
     may_stop_early = plan.may_stop_early
-    ahead = not chunked and shuffled and not may_stop_early and callback is None and epoch_rows >= DRAW_AHEAD_ROWS
+    ahead = (not chunked and (shuffled or rates.per_step is not None) and not may_stop_early and callback is None
+             and epoch_rows >= DRAW_AHEAD_ROWS)  # fmt: skip
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
                         max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
+    helper = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-ahead") if ahead else None
     shuffles = Shuffles(rng, lambda generator, k, marks: row_orders(generator, n, train_rows, k, shuffled, plan.sag,
-                                                                    plan.chunks, marks), ahead)  # fmt: skip
+                                                                    plan.chunks, marks), helper)  # fmt: skip
     if chunked:
         advance = ChunkedEpochs(backend, X, state, plan, rates, rng)
     else:
         # the validation loss is the squared error's value: (half of) the mean squared residual
         validation_scale = _validation_scale(y, weights, validation) / float(plan.kernel.validation_loss.value_scale)
+        schedules = _Schedules(plan, rates, helper)
 
         def advance(n_epochs, history, following=0):
-            schedule = plan.schedule(rates, steps_taken(state), n_epochs * steps_per_epoch)
+            first = steps_taken(state)
+            schedule = schedules.take(first, n_epochs * steps_per_epoch)
             data = FitData(rows, shuffles.take(n_epochs, following), validation, validation_scale)
+            if following:
+                schedules.prepare(first + n_epochs * steps_per_epoch, following * steps_per_epoch)
             return backend.run_epochs(data, state, plan.kernel, schedule, history, n_epochs)
 
     bar = _progress_bar(max_iter) if progress else None
@@ -158,7 +166,8 @@ def run(
         shuffles.settle()
         interrupted = False
     finally:
-        shuffles.close(wait=not interrupted)
+        if helper is not None:  # interrupted: do not wait for a draw under way on its copy
+            helper.shutdown(wait=not interrupted, cancel_futures=True)
         if interrupted:  # Ctrl-C may land between two chunk maps: no pool worker outlives the fit
             retire_pool()
         if bar is not None:
@@ -172,6 +181,27 @@ def run(
         scores=runs.scores.copy() if validation.shape[0] else None,
         stopped_by_callback=stopped_by_callback,
     )
+
+
+class _Schedules:
+    """The per-step values of each native call; with ``ahead``, the next call's computed on the
+    helper thread while the kernel runs (numpy releases the GIL).  What was prepared for a call
+    that does not come is dropped; a bad rate raises when its call takes it, as without ``ahead``."""
+
+    def __init__(self, plan: Plan, rates: Rates, ahead: Executor | None) -> None:
+        self.plan, self.rates, self.ahead = plan, rates, ahead
+        self.prepared: tuple[tuple[int, int], Future] | None = None
+
+    def take(self, first_step: int, n_steps: int):
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None and prepared[0] == (first_step, n_steps):
+            return prepared[1].result()
+        return self.plan.schedule(self.rates, first_step, n_steps)
+
+    def prepare(self, first_step: int, n_steps: int) -> None:
+        if self.ahead is not None and self.rates.per_step is not None:
+            self.prepared = (first_step, n_steps), self.ahead.submit(self.plan.schedule, self.rates, first_step,
+                                                                     n_steps)  # fmt: skip
 
 
 class _GrowingHistory:

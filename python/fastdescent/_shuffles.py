@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 
@@ -36,9 +36,9 @@ def row_orders(rng, n, train_rows, n_epochs, shuffled, sag, chunks=None, marks=N
 class Shuffles:
     """The row orders of each native call, drawn in call order from the fit's generator.
 
-    With ``ahead``, the next call's orders are drawn by a helper thread while the kernel runs: both
-    release the GIL, and on a minibatch fit a permutation of n rows costs a third of an epoch.  The
-    helper draws from a copy of the generator's state, which becomes the generator's own once its
+    With ``ahead`` (a one-thread executor), the next call's orders are drawn by its thread while the
+    kernel runs: both release the GIL, and on a minibatch fit a permutation of n rows costs a third
+    of an epoch.  The helper draws from a copy of the generator's state, which becomes the generator's own once its
     orders are taken: an interrupted fit leaves the helper to finish on its copy, so Ctrl-C never
     waits for a permutation (330 ms of 4M rows), and nothing else ever draws from the generator.
     Whatever was drawn for epochs that did not run (a fit that stopped early) is given back by
@@ -47,9 +47,9 @@ class Shuffles:
     """
 
     def __init__(self, rng: np.random.Generator, draw: Callable[[np.random.Generator, int, list], np.ndarray],
-                 ahead: bool):  # fmt: skip
+                 ahead: Executor | None):  # fmt: skip
         self.rng, self.draw = rng, draw
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-shuffles") if ahead else None
+        self.pool = ahead
         self.pending = None
         self.current = None  # (generator state before the current call's draw, after each of its epochs)
         self.ran = 0  # epochs of the current call that ran
@@ -88,8 +88,3 @@ class Shuffles:
         if self.pending is not None:
             self.pending.cancel()
         self.pending = self.current = None
-
-    def close(self, wait: bool = True) -> None:
-        """``wait=False`` (an interrupted fit): do not wait for a draw under way on its copy."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=wait, cancel_futures=True)
