@@ -106,6 +106,10 @@ private:
 
     template <class Batch>
     void sums_of(Batch rows, std::size_t m, T* q_out) {
+        // A step of one row inlined here: per-sample SGD paid a call's prologue (stack realignment,
+        // saved registers) for a row of ten features.
+        if (m == 1)
+            return one_row_sums<Loss>(rows_, rows, state_.theta, state_.theta[d_], plan_.loss, sums_.data(), q_out);
         batch_sums<Loss>(rows_, rows, m, state_.theta, state_.theta[d_], plan_.loss, tree_, sums_.data(), q_out,
                          plan_.n_threads);
     }
@@ -137,7 +141,7 @@ private:
 
     // The batch's loss into the epoch's, its gradient into grad_; false when the loss is not finite
     // and the derivative is not clipped (with scikit-learn's clip only non-finite weights stop a fit).
-    bool batch_loss(T count, T rows_per_epoch) {
+    FASTDESCENT_ALWAYS_INLINE bool batch_loss(T count, T rows_per_epoch) {
         const T loss = loss_and_gradient<Penalty>(sums_.data(), state_.theta, d_, count, plan_.loss, plan_.penalty,
                                                   grad_.data());
         state_.epoch_sums[0] = state_.epoch_sums[0] + loss * (count / rows_per_epoch);
@@ -145,7 +149,7 @@ private:
     }
 
     // Clip, the rule's update, averaging, what the penalty accrued (section 3.3-3.6).
-    void step_along() {
+    FASTDESCENT_ALWAYS_INLINE void step_along() {
         T* const gradient_sum = state_.epoch_sums + 1;
         for (std::size_t j = 0; j < moving_; ++j) gradient_sum[j] = gradient_sum[j] + grad_[j];  // before clipping
         if (plan_.clip_norm > T(0)) {
