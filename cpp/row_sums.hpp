@@ -147,18 +147,21 @@ bool add_rows_by_groups(std::index_sequence<Groups...>, const T* X, const T* y, 
 #endif
 
 #ifdef FASTDESCENT_VECTOR_LANES
-// Rows of fewer features than the 64 bytes of lanes and at most one register: a row is one load (the
-// register reads on into the next row; the last rows of X are copied first), its lanes past d set to
-// -0.0, times w (lanes past d +0.0: -0.0 * +0.0 = -0.0).  Lanes d..L-1 of section 1 hold -0.0 and
-// adding -0.0 is exact, so the canonical halving of the L lanes is the halving of this register, and
-// the feature sums add q * row in one register (lanes past d add -0.0 * q: zeros, never stored).
-// Full-batch GD at d = 1..4 paid ~25 cycles a row in the general path's tail and stores.
-template <class Loss, class T, class Batch>
+// Rows of fewer features than the 64 bytes of lanes, in one register of Bytes bytes, the narrowest
+// of 16, 32 and the build's width that holds d lanes: a row is one load (the register reads on into
+// the next row; the last rows of X are copied first), its lanes past d set to -0.0, times w (lanes
+// past d +0.0: -0.0 * +0.0 = -0.0).  Lanes d..L-1 of section 1 hold -0.0 and adding -0.0 is exact, so
+// the first levels of the canonical halving of the L lanes (lane k + lane k + L/2, ...) leave lanes
+// 0..W-1 as they are, and what remains is the halving of this register; the feature sums add q * row
+// in one register (lanes past d add -0.0 * q: zeros, never stored).  Full-batch GD at d = 1..4 paid
+// ~25 cycles a row in the general path's tail and stores, and the halving of a 64-byte register
+// (three shuffles and adds) where one of 16 bytes (one) gives the same bits.
+template <std::size_t Bytes, class Loss, class T, class Batch>
 void add_rows_in_one_register(const T* X, const T* y, const T* weights, std::size_t n, std::size_t d, Batch rows,
                               std::size_t start, std::size_t stop, const T* w, T b,
                               const typename Loss::template Hyper<T> loss, T* acc, T* q_out) {
-    using Register = typename Vector<T, kRegisterBytes>::type;
-    constexpr std::size_t W = kRegisterBytes / sizeof(T);
+    using Register = typename Vector<T, Bytes>::type;
+    constexpr std::size_t W = Bytes / sizeof(T);
     const std::size_t known = prefetchable(rows, stop);
     T w_lanes[W], sum_lanes[W], lane_index[W];
     for (std::size_t l = 0; l < W; ++l) {
@@ -167,9 +170,9 @@ void add_rows_in_one_register(const T* X, const T* y, const T* weights, std::siz
         lane_index[l] = static_cast<T>(l);
     }
     Register w_part, sums, index, negative_zero;
-    std::memcpy(&w_part, w_lanes, kRegisterBytes);
-    std::memcpy(&sums, sum_lanes, kRegisterBytes);
-    std::memcpy(&index, lane_index, kRegisterBytes);
+    std::memcpy(&w_part, w_lanes, Bytes);
+    std::memcpy(&sums, sum_lanes, Bytes);
+    std::memcpy(&index, lane_index, Bytes);
     for (std::size_t l = 0; l < W; ++l) negative_zero[l] = T(-0.0);
     const auto in_row = index < static_cast<T>(d);
     const std::size_t loadable = n * d >= W ? (n * d - W) / d + 1 : 0;  // rows whose register stays inside X
@@ -179,14 +182,14 @@ void add_rows_in_one_register(const T* X, const T* y, const T* weights, std::siz
         const std::size_t i = rows(p);
         Register row;
         if (i < loadable) {
-            std::memcpy(&row, X + i * d, kRegisterBytes);
+            std::memcpy(&row, X + i * d, Bytes);
         } else {
             T padded[W] = {};
             std::memcpy(padded, X + i * d, d * sizeof(T));
-            std::memcpy(&row, padded, kRegisterBytes);
+            std::memcpy(&row, padded, Bytes);
         }
         row = in_row ? row : negative_zero;
-        const T r = (halve_register<T, kRegisterBytes>(row * w_part) + b) - y[i];
+        const T r = (halve_register<T, Bytes>(row * w_part) + b) - y[i];
         T q, term;
         row_terms<Loss>(r, weights, i, loss, q, term);
         sums = sums + q * row;
@@ -194,7 +197,7 @@ void add_rows_in_one_register(const T* X, const T* y, const T* weights, std::siz
         sum_loss = sum_loss + term;
         if (q_out != nullptr) q_out[p] = q;
     }
-    std::memcpy(sum_lanes, &sums, kRegisterBytes);
+    std::memcpy(sum_lanes, &sums, Bytes);
     for (std::size_t l = 0; l < d; ++l) acc[l] = sum_lanes[l];
     acc[d] = sum_q;
     acc[d + 1] = sum_loss;
@@ -211,8 +214,15 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size
     if (add_rows_by_groups<Loss>(std::make_index_sequence<kRegisterGroups<T>>(), X, y, weights, d, rows, start, stop,
                                  w, b, loss, acc, q_out))
         return;
-    if (d < kLanes<T> && d <= kRegisterBytes / sizeof(T))
-        return add_rows_in_one_register<Loss>(X, y, weights, n, d, rows, start, stop, w, b, loss, acc, q_out);
+    if (d < kLanes<T> && d <= kRegisterBytes / sizeof(T)) {
+        if (d * sizeof(T) <= 16)
+            return add_rows_in_one_register<16, Loss>(X, y, weights, n, d, rows, start, stop, w, b, loss, acc, q_out);
+        if (d * sizeof(T) <= 32)
+            return add_rows_in_one_register<std::min<std::size_t>(32, kRegisterBytes), Loss>(
+                X, y, weights, n, d, rows, start, stop, w, b, loss, acc, q_out);
+        return add_rows_in_one_register<kRegisterBytes, Loss>(X, y, weights, n, d, rows, start, stop, w, b, loss, acc,
+                                                              q_out);
+    }
 #endif
     const std::size_t known = prefetchable(rows, stop);
     std::size_t p = start;
@@ -281,7 +291,7 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size
 // that partial.  Per-sample SGD takes this every step: the block and tree bookkeeping cost more than
 // the row itself at ten features.
 template <class Loss, class T, class Batch>
-void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b, const typename Loss::template Hyper<T> loss,
+FASTDESCENT_ALWAYS_INLINE void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b, const typename Loss::template Hyper<T> loss,
                   T* sums, T* q_out) {
     const std::size_t d = data.d;
     if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1)) prefetch_row(data.X, data.y, rows(kPrefetchRows), d);
