@@ -33,7 +33,8 @@ struct LossCode<losses::EpsilonInsensitive> {
     static void row_terms(T r, T s, bool weighted, const losses::EpsilonInsensitive::Hyper<T>& hyper, T& q, T& term) {
         const T excess = std::abs(r) - hyper.epsilon;
         const T value = excess > hyper.flat ? excess : hyper.flat;
-        const T derivative = r > hyper.epsilon ? hyper.slope : (r < -hyper.epsilon ? -hyper.slope : hyper.flat);
+        const T below = r < -hyper.epsilon ? -hyper.slope : hyper.flat;  // a choice of values, not a branch (huber.hpp)
+        const T derivative = r > hyper.epsilon ? hyper.slope : below;
         q = weighted ? s * derivative : derivative;
         term = weighted ? s * value : value;
     }

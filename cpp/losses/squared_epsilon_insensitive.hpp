@@ -36,7 +36,9 @@ struct LossCode<losses::SquaredEpsilonInsensitive> {
                           T& term) {
         const T excess = std::abs(r) - hyper.epsilon;
         const T value = excess > hyper.flat ? excess * excess : hyper.flat;
-        T derivative = r > hyper.epsilon ? r - hyper.epsilon : (r < -hyper.epsilon ? r + hyper.epsilon : hyper.flat);
+        const T over = r - hyper.epsilon, under = r + hyper.epsilon;  // both, then chosen (huber.hpp)
+        const T below = r < -hyper.epsilon ? under : hyper.flat;
+        T derivative = r > hyper.epsilon ? over : below;
         if (hyper.derivative_clip > T(0)) {
             const T bound = hyper.q_bound;
             derivative = derivative < -bound ? -bound : (derivative > bound ? bound : derivative);
