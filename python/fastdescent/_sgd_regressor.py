@@ -32,7 +32,8 @@ from ._errors import DivergenceError
 from ._objective_terms import check_solver, loss_plan, sklearn_penalty
 from ._units import penalties
 from ._records import aligned
-from ._plan import RATE_PIECE, Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode, split_validation
+from ._plan import (RATE_PIECE, Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode,
+                    split_validation)
 from ._state import new_state, restart_tol, solution, steps_taken
 from ._solvers import solver_plan
 from ._units.rules import RULES
@@ -43,7 +44,6 @@ LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
 # scikit-learn clips the loss derivative (the residual) to +-1e12 and stops only when the weights
 # stop being finite; the estimator does the same, in every backend.
 MAX_DLOSS = 1e12
-
 
 
 class SGDRegressor(RegressorMixin, BaseEstimator):

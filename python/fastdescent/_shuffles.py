@@ -38,9 +38,10 @@ class Shuffles:
 
     With ``ahead`` (a one-thread executor), the next call's orders are drawn by its thread while the
     kernel runs: both release the GIL, and on a minibatch fit a permutation of n rows costs a third
-    of an epoch.  The helper draws from a copy of the generator's state, which becomes the generator's own once its
-    orders are taken: an interrupted fit leaves the helper to finish on its copy, so Ctrl-C never
-    waits for a permutation (330 ms of 4M rows), and nothing else ever draws from the generator.
+    of an epoch.  The helper draws from a copy of the generator's state, which becomes the
+    generator's own once its orders are taken: an interrupted fit leaves the helper to finish on its
+    copy, so Ctrl-C never waits for a permutation (330 ms of 4M rows), and nothing else ever draws
+    from the generator.
     Whatever was drawn for epochs that did not run (a fit that stopped early) is given back by
     ``settle``: the generator goes back to where it stood after the last epoch run, so the next fit
     or partial_fit on it sees the same stream however the epochs were cut into calls.
