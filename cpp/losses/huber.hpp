@@ -34,8 +34,8 @@ template <>
 struct LossCode<losses::Huber> {
     template <class T>
     static void row_terms(T r, T s, bool weighted, const losses::Huber::Hyper<T>& hyper, T& q, T& term) {
-        // Both sides computed, then chosen: which side a row takes is data, and as a branch it was
-        // mispredicted on about every other row (per-sample SGD at d = 32: 20 ns a row).
+        // Both sides computed, then chosen: which side a row takes is data, and as a branch (hard to
+        // predict) it cost per-sample SGD at d = 32 13 ns a row (rows in order: 69 -> 56 ns).
         const T size = std::abs(r);
         const T inside = hyper.half * (r * r), outside = hyper.epsilon * (size - hyper.half_epsilon);
         const T value = size <= hyper.epsilon ? inside : outside;
