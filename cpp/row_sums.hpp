@@ -293,7 +293,8 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size
 // that partial.  Per-sample SGD takes this every step: the block and tree bookkeeping cost more than
 // the row itself at ten features.
 template <class Loss, class T, class Batch>
-FASTDESCENT_ALWAYS_INLINE void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b, const typename Loss::template Hyper<T> loss,
+FASTDESCENT_ALWAYS_INLINE void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b,
+                                            const typename Loss::template Hyper<T> loss,
                   T* sums, T* q_out) {
     const std::size_t d = data.d;
     if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1)) prefetch_row(data.X, data.y, rows(kPrefetchRows), d);

@@ -46,7 +46,8 @@ struct PenaltyCode<penalties::ElasticNet> {
     }
 
     template <class T>
-    static FASTDESCENT_ALWAYS_INLINE T add_to_loss(T loss, const T* w, std::size_t d, const Net::Hyper<T>& hyper) {
+    static FASTDESCENT_ALWAYS_INLINE T add_to_loss(T loss, const T* w, std::size_t d,
+                                                   const Net::Hyper<T>& hyper) {
         loss = PenaltyCode<penalties::L2>::add_to_loss(loss, w, d, l2_share(hyper));
         return hyper.l1 != T(0) ? loss + hyper.l1 * lane_abs_sum(w, d) : loss;
     }

@@ -32,7 +32,8 @@ inline namespace FASTDESCENT_ARCH {
 template <>
 struct PenaltyCode<penalties::L2> {
     template <class T>
-    static FASTDESCENT_ALWAYS_INLINE T add_to_loss(T loss, const T* w, std::size_t d, const penalties::L2::Hyper<T>& hyper) {
+    static FASTDESCENT_ALWAYS_INLINE T add_to_loss(T loss, const T* w, std::size_t d,
+                                                   const penalties::L2::Hyper<T>& hyper) {
         return hyper.strength != T(0) ? loss + hyper.strength * lane_dot(w, w, d) : loss;
     }
 

@@ -231,7 +231,7 @@ class Rates:
             raise ValueError(f"the learning rates of steps {first_step}..{first_step + n_steps - 1} are {values!r}; "
                              f"expected {n_steps} rates")  # fmt: skip
         # Checked and converted in pieces that stay in cache, float64 rates not copied: over a whole
-        # call's steps each pass faulted in fresh pages (per-sample SGD: 7-11 ns a step, now ~3).
+        # call's steps each pass faulted in fresh pages (per-sample SGD: 7-11 ns a step, now 5).
         rates = values if self.dtype == np.float64 else np.empty(n_steps, self.dtype)
         for start in range(0, n_steps, RATE_PIECE):
             piece = values[start : start + RATE_PIECE]
