@@ -78,3 +78,55 @@ def test_sgd_regressor_takes_a_schedule():
                                        random_state=0)  # fmt: skip
     default = fastdescent.SGDRegressor(max_iter=5, tol=None, random_state=0)  # invscaling: eta0 / t**power_t
     np.testing.assert_allclose(inverse.fit(X, y).coef_, default.fit(X, y).coef_, rtol=1e-12)
+
+
+class _Piecewise(schedules.Schedule):
+    """A user's schedule: values[k] from step starts[k] on (starts[0] = 0); NaN is a bad rate."""
+
+    def __init__(self, starts, values):
+        self.starts, self.values = starts, values
+
+    def _values(self, t):
+        return np.asarray(self.values, dtype=np.float64)[np.searchsorted(self.starts, t, side="right") - 1]
+
+
+def _fit_raises(monkeypatch, schedule, *, draw_ahead, expected, match):
+    """fit_linear of 4096 rows, where the next call's rates are drawn on a helper thread while the
+    kernel runs (or, draw_ahead=False, of the same rows with that helper turned off): its error message."""
+    from fastdescent import _driver
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(_driver.DRAW_AHEAD_ROWS, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    drawn_ahead = []
+    prepare = _driver._Schedules.prepare
+
+    def spy(self, first_step, n_steps):
+        drawn_ahead.append(self.ahead is not None)
+        prepare(self, first_step, n_steps)
+
+    monkeypatch.setattr(_driver._Schedules, "prepare", spy)
+    monkeypatch.setattr(_driver, "DRAW_AHEAD_ROWS", X.shape[0] if draw_ahead else X.shape[0] + 1)
+    with pytest.raises(expected, match=match) as raised:
+        fastdescent.fit_linear(X, y, lr=schedule, batch_size=64, max_iter=12, random_state=0)
+    assert any(drawn_ahead) == draw_ahead, "the test no longer covers the rates drawn ahead"
+    return str(raised.value)
+
+
+def test_a_bad_rate_drawn_ahead_raises_when_its_step_comes(monkeypatch):
+    # 64 steps an epoch; with the helper, calls of 1, 2, 4 and 5 epochs: step 517 is in the last,
+    # drawn while the third runs.  Without it, one call of 12 epochs.
+    schedule = _Piecewise([0, 8 * 64 + 5], [0.01, np.nan])
+    messages = [_fit_raises(monkeypatch, schedule, draw_ahead=ahead, expected=ValueError,
+                            match="the learning rate of step 517 is nan") for ahead in (True, False)]  # fmt: skip
+    assert messages[0] == messages[1]
+
+
+def test_rates_drawn_for_a_call_that_never_comes_are_dropped(monkeypatch):
+    # The fit diverges in its second call (epochs 1-2: rate 1e6); the bad rates of the third, drawn
+    # while the second ran, must not replace the divergence with their own error.
+    drawn_ahead = _fit_raises(monkeypatch, _Piecewise([0, 64, 3 * 64], [0.01, 1e6, np.nan]), draw_ahead=True,
+                              expected=fastdescent.DivergenceError, match="diverged")  # fmt: skip
+    in_one_call = _fit_raises(monkeypatch, _Piecewise([0, 64], [0.01, 1e6]), draw_ahead=False,
+                              expected=fastdescent.DivergenceError, match="diverged")  # fmt: skip
+    assert drawn_ahead == in_one_call

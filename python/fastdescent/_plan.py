@@ -237,7 +237,7 @@ class Rates:
             piece = values[start : start + RATE_PIECE]
             if not (np.isfinite(piece).all() and (piece >= 0).all()):
                 bad = start + int(np.argmin(np.isfinite(piece) & (piece >= 0)))
-                raise ValueError(f"the learning rate of step {first_step + bad} is {values[bad]!r}; "
+                raise ValueError(f"the learning rate of step {first_step + bad} is {float(values[bad])!r}; "
                                  "rates must be finite and >= 0")  # fmt: skip
             if rates is not values:
                 converted = rates[start : start + RATE_PIECE]
