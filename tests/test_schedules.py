@@ -113,7 +113,7 @@ def _fit_raises(monkeypatch, schedule, *, draw_ahead, expected, match):
     return str(raised.value)
 
 
-def test_a_bad_rate_drawn_ahead_raises_when_its_step_comes(monkeypatch):
+def test_a_bad_rate_drawn_ahead_raises_as_without_the_helper(monkeypatch):
     # 64 steps an epoch; with the helper, calls of 1, 2, 4 and 5 epochs: step 517 is in the last,
     # drawn while the third runs.  Without it, one call of 12 epochs.
     schedule = _Piecewise([0, 8 * 64 + 5], [0.01, np.nan])
