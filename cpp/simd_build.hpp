@@ -83,15 +83,18 @@ constexpr auto step_table(TypeList<Rules...>) {
 }
 
 template <class T>
-Kernels<T> kernels() {
+constexpr Kernels<T> kernels() {
     return {row_sum_table<T>(Losses{}), objective_table<T>(Objectives{}), fit_table<T>(Fits{}),
             step_table<T>(Rules{}), &all_finite<T>};
 }
 
 }  // namespace FASTDESCENT_ARCH
 
+// constexpr, so the tables are in the library's data when it loads, with no code to fill them: this
+// file is compiled for its target, and a dynamic initializer here (GCC filled the tables with
+// AVX-512 stores) runs at import, before dispatch, and crashed the import on every CPU without it.
 extern const SimdBuild FASTDESCENT_CONCAT(simd_, FASTDESCENT_ARCH);
-const SimdBuild FASTDESCENT_CONCAT(simd_, FASTDESCENT_ARCH) = {FASTDESCENT_ARCH_NAME, kernels<float>(),
-                                                               kernels<double>()};
+constexpr SimdBuild FASTDESCENT_CONCAT(simd_, FASTDESCENT_ARCH) = {FASTDESCENT_ARCH_NAME, kernels<float>(),
+                                                                   kernels<double>()};
 
 }  // namespace fastdescent

@@ -1,6 +1,8 @@
 """Every SIMD build of the C++ kernels on this CPU returns the reference's bits."""
 
 import os
+import platform
+import shutil
 import subprocess
 import sys
 
@@ -112,6 +114,24 @@ def test_the_environment_chooses_the_build_once_when_the_extension_loads():
         "except ValueError as error:\n    print(error)",
     )
     assert "FASTDESCENT_SIMD=sse9 is not one of: auto, baseline" in refused
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None or platform.machine() not in ("x86_64", "AMD64"),
+                    reason="needs valgrind on x86-64")
+def test_the_extension_loads_on_a_cpu_without_avx512():
+    """Nothing compiled for a SIMD target runs before dispatch: valgrind's CPU has no AVX-512.
+
+    The avx512 build's kernel tables were once filled at load time by code compiled for AVX-512, and
+    importing the extension was an illegal instruction on every CPU without it (an AMD EPYC with
+    AVX2 only). Under valgrind any AVX-512 instruction is one too, whatever this machine's CPU.
+    """
+    loaded = subprocess.run(
+        ["valgrind", "--tool=none", "-q", sys.executable, "-c",
+         "import fastdescent._core as c; print(c.build_info()['simd'])"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "FASTDESCENT_SIMD": "auto"},
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() in PATHS
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
