@@ -39,6 +39,7 @@ inline namespace FASTDESCENT_ARCH {
 template <>
 struct PenaltyCode<penalties::ElasticNet> {
     using Net = penalties::ElasticNet;
+    static constexpr bool kMovesCoefficients = true;
 
     template <class T>
     static penalties::L2::Hyper<T> l2_share(const Net::Hyper<T>& hyper) {

@@ -31,6 +31,8 @@ inline namespace FASTDESCENT_ARCH {
 
 template <>
 struct PenaltyCode<penalties::L2> {
+    static constexpr bool kMovesCoefficients = false;  // apply_accrued does nothing
+
     template <class T>
     static FASTDESCENT_ALWAYS_INLINE T add_to_loss(T loss, const T* w, std::size_t d,
                                                    const penalties::L2::Hyper<T>& hyper) {
