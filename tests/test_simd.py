@@ -118,6 +118,7 @@ def test_the_environment_chooses_the_build_once_when_the_extension_loads():
 
 @pytest.mark.skipif(shutil.which("valgrind") is None or platform.machine() not in ("x86_64", "AMD64"),
                     reason="needs valgrind on x86-64")
+@pytest.mark.skipif("LD_PRELOAD" in os.environ, reason="valgrind does not run a sanitizer's runtime (tools/sanitize.sh)")
 def test_the_extension_loads_on_a_cpu_without_avx512():
     """Nothing compiled for a SIMD target runs before dispatch: valgrind's CPU has no AVX-512.
 
