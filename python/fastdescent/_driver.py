@@ -54,6 +54,17 @@ class EpochInfo:
 
 
 @dataclass(frozen=True)
+class Watch:
+    """How the caller looks in between epochs: ``callback(EpochInfo)`` every ``callback_every``
+    epochs (a true answer stops the fit), a progress bar, scikit-learn's ``verbose`` lines."""
+
+    callback: Callable[[EpochInfo], object] | None = None
+    callback_every: int = 1
+    progress: bool = False
+    verbose: int = 0
+
+
+@dataclass(frozen=True)
 class Outcome:
     epochs: int
     status: int
@@ -86,10 +97,7 @@ def run(
     rng: np.random.Generator,
     train_rows: np.ndarray | None = None,
     validation_rows: np.ndarray | None = None,
-    callback: Callable[[EpochInfo], object] | None = None,
-    callback_every: int = 1,
-    progress: bool = False,
-    verbose: int = 0,
+    watch: Watch = Watch(),
 ) -> Outcome:
     """Run up to ``max_iter`` epochs of ``plan`` on ``backend``, in as few native calls as the
     shuffles, the rates, the callback and the progress bar allow.
@@ -112,15 +120,15 @@ def run(
     per_call = max_iter
     if shuffled:
         per_call = min(per_call, max(1, ORDER_BUDGET // epoch_rows))
-    if callback is not None:
-        per_call = min(per_call, callback_every)
-    if verbose or chunked:
+    if watch.callback is not None:
+        per_call = min(per_call, watch.callback_every)
+    if watch.verbose or chunked:
         per_call = 1
     # A fit that may stop early starts with short calls and doubles them, so that shuffles and rates
     # are not drawn for epochs that never run; one that cannot, takes the longest calls at once,
     # unless its shuffles or rates are long enough to be worth drawing while the kernel runs (below).
     may_stop_early = plan.may_stop_early
-    ahead = (not chunked and (shuffled or rates.per_step is not None) and not may_stop_early and callback is None
+    ahead = (not chunked and (shuffled or rates.per_step is not None) and not may_stop_early and watch.callback is None
              and epoch_rows >= DRAW_AHEAD_ROWS)  # fmt: skip
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
                         max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
@@ -142,7 +150,7 @@ def run(
                 schedules.prepare(first + n_epochs * steps_per_epoch, following * steps_per_epoch)
             return backend.run_epochs(data, state, plan.kernel, schedule, history, n_epochs)
 
-    bar = _progress_bar(max_iter) if progress else None
+    bar = _progress_bar(max_iter) if watch.progress else None
     started = time.perf_counter()
 
     done, status, stopped_by_callback = 0, _status.RAN_ALL, False
@@ -157,12 +165,12 @@ def run(
             shuffles.used(int(ran))
             if bar is not None:
                 bar.update(int(ran))
-            if verbose:
+            if watch.verbose:
                 runs = history.first(done)
                 _report(state, done, runs.losses[done - 1], runs.scores[done - 1], started)
-            if callback is not None and status != _status.DIVERGED and done % callback_every == 0:
-                stopped_by_callback = bool(callback(_epoch_info(state, plan, done, history.first(done), validation,
-                                                                rates)))  # fmt: skip
+            if watch.callback is not None and status != _status.DIVERGED and done % watch.callback_every == 0:
+                info = _epoch_info(state, plan, done, history.first(done), validation, rates)
+                stopped_by_callback = bool(watch.callback(info))
         shuffles.settle()
         interrupted = False
     finally:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _backends
 from ._chunked import ChunkedData, is_full_batch, shuffle_chunks
-from ._driver import EpochInfo, raise_if_diverged, run
+from ._driver import EpochInfo, Watch, raise_if_diverged, run
 from ._errors import DivergenceError
 from ._plan import (
     average_start,
@@ -248,8 +248,7 @@ def fit_linear(
 
     outcome = run(
         backend, X, y, weights, state, plan, max_iter=max_iter, rates=rates, rng=rng, train_rows=train_rows,
-        validation_rows=validation_rows, callback=callback, callback_every=callback_every, progress=progress,
-        verbose=verbose,
+        validation_rows=validation_rows, watch=Watch(callback, callback_every, progress, verbose),
     )  # fmt: skip
     raise_if_diverged(outcome, method=method)
     coef, intercept = solution(state, plan.kernel.average_start, plan.kernel.fit_intercept)

@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _backends, _status
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
-from ._driver import run
+from ._driver import Watch, run
 from ._errors import DivergenceError
 from ._objective_terms import check_solver, loss_plan, sklearn_penalty
 from ._units import penalties
@@ -381,7 +381,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             outcome = run(
                 backend, X, y, weights, self._state, plan, max_iter=max_iter,
                 rates=self._rates(X.dtype, epoch_rows, plan.batch_size), rng=self._rng, train_rows=train_rows,
-                validation_rows=validation_rows, verbose=int(self.verbose),
+                validation_rows=validation_rows, watch=Watch(verbose=int(self.verbose)),
             )  # fmt: skip
         except BaseException:
             self._state, self._rng.bit_generator.state = saved
