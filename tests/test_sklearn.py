@@ -185,6 +185,40 @@ def test_divergence_is_scikit_learns_value_error():
         SGDRegressor(learning_rate="constant", eta0=1.0, max_iter=100).fit(X * 1e300, X.ravel())
 
 
+@pytest.mark.parametrize("backend", fastdescent.available_backends())
+def test_a_diverged_call_leaves_the_model_as_it_found_it(backend):
+    """The next partial_fit goes on from where the failed one started, not from its overflow."""
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    y = y / y.std()
+    model = SGDRegressor(random_state=0, shuffle=True, backend=backend).partial_fit(X, y)
+    before = model.coef_.copy(), model.t_, model.n_iter_, model.loss_history_.copy()
+    model.set_params(learning_rate="constant", eta0=1e12)
+    with pytest.raises(ValueError, match="Floating-point under-/overflow"):
+        model.partial_fit(X, y)
+    assert_same_bits(model.coef_, before[0], "coef_")
+    assert (model.t_, model.n_iter_) == before[1:3]
+    assert_same_bits(model.loss_history_, before[3], "loss_history_")
+    model.set_params(learning_rate="invscaling", eta0=0.01)
+    again = SGDRegressor(random_state=0, shuffle=True, backend=backend).partial_fit(X, y).partial_fit(X, y)
+    assert_same_bits(model.partial_fit(X, y).coef_, again.coef_, "the call after the failed one")
+    with pytest.raises(ValueError, match="Floating-point under-/overflow"):  # a warm fit too
+        model.set_params(warm_start=True, learning_rate="constant", eta0=1e12).fit(X, y)
+    assert_same_bits(model.set_params(learning_rate="invscaling", eta0=0.01).partial_fit(X, y).coef_,
+                     again.partial_fit(X, y).coef_, "the call after a failed fit")  # fmt: skip
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"learning_rate": "bogus"}, "learning_rate must be one of"),
+    ({"average": -3}, "average must be"),
+    ({"learning_rate": "optimal", "alpha": 0.0}, "alpha must be > 0"),
+])  # fmt: skip
+def test_partial_fit_checks_parameters_set_after_its_first_call(params, match):
+    X, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    model = SGDRegressor(random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        model.set_params(**params).partial_fit(X, y)
+
+
 def test_convergence_warning_when_max_iter_is_reached():
     X, y = make_regression(n_samples=50, n_features=2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):

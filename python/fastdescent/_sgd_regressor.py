@@ -15,6 +15,7 @@ scikit-learn shrinks ``w`` by ``max(0, 1 - eta alpha (1 - l1_ratio))`` (we subtr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -185,9 +186,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             coef_init = previous if coef_init is None else coef_init
             intercept_init = self.intercept_ if intercept_init is None else intercept_init
         X, y, weights = self._validate(X, y, sample_weight, reset=True)
-        start = self._initial_theta(X, coef_init, intercept_init)
-        self._rng = generator(self.random_state)
-        outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True, start=start)
+        with self._as_before_if_it_fails():
+            start = self._initial_theta(X, coef_init, intercept_init)
+            self._rng = generator(self.random_state)
+            outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True, start=start)
         if self.tol is not None and outcome.epochs == self.max_iter and outcome.stop_reason == "max_iter":
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider increasing max_iter to "
@@ -203,18 +205,18 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         With ``solver="sag"`` each call's rows are new samples: the stored gradients start afresh.
         """
         first_call = getattr(self, "coef_", None) is None
-        if first_call:
-            self._check_params()
-        else:
-            self._warn_deprecated()
+        # Every call, not only the first (scikit-learn checks once): a parameter set since then
+        # would otherwise be taken as its default, or fail deep inside the fit.
+        self._check_params()
         if self.early_stopping:  # scikit-learn's check and message
             raise ValueError("early_stopping should be False with partial_fit")
         X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
-        start = None
-        if first_call:
-            start = self._initial_theta(X, None, None)
-            self._rng = generator(self.random_state)
-        self._epochs(X, y, weights, 1, allow_validation=False, start=start, new_samples=self.solver == "sag")
+        with self._as_before_if_it_fails():
+            start = None
+            if first_call:
+                start = self._initial_theta(X, None, None)
+                self._rng = generator(self.random_state)
+            self._epochs(X, y, weights, 1, allow_validation=False, start=start, new_samples=self.solver == "sag")
         return self
 
     def predict(self, X):
@@ -239,6 +241,28 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         return tags
 
     # -- the fit ------------------------------------------------------------------------------
+
+    _CONTINUED_FROM = ("_state", "_rng", "t_")  # what the next partial_fit or warm fit goes on from
+
+    @contextlib.contextmanager
+    def _as_before_if_it_fails(self):
+        """A call that raises (it diverged, a chunk held a bad value, Ctrl-C) leaves what the next
+        call continues from as it found it: kept, a diverged partial_fit made every later call
+        start from non-finite coefficients and diverge again."""
+        kept = {name: getattr(self, name) for name in self._CONTINUED_FROM if hasattr(self, name)}
+        state = copy.deepcopy(kept.get("_state"))  # the fit updates the state's arrays in place
+        rng_state = copy.deepcopy(kept["_rng"].bit_generator.state) if "_rng" in kept else None
+        try:
+            yield
+        except BaseException:
+            for name in self._CONTINUED_FROM:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(kept)
+            if "_state" in kept:
+                self._state = state
+            if rng_state is not None:
+                self._rng.bit_generator.state = rng_state
+            raise
 
     def _check_params(self) -> None:
         self._loss_plan()
@@ -374,27 +398,22 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             theta = self._state.theta
             self._state = self._state._replace(penalty=penalties.state_like(plan.kernel.penalty, theta.shape[0] - 1,
                                                                             theta.dtype))  # fmt: skip
-        # A chunked fit checks each chunk's values as it reaches it: if one is bad (or Ctrl-C comes),
-        # the state and the generator go back to where this call found them.
-        saved = copy.deepcopy(self._state), copy.deepcopy(self._rng.bit_generator.state)
-        try:
-            outcome = run(
-                backend, X, y, weights, self._state, plan, max_iter=max_iter,
-                rates=self._rates(X.dtype, epoch_rows, plan.batch_size), rng=self._rng, train_rows=train_rows,
-                validation_rows=validation_rows, watch=Watch(verbose=int(self.verbose)),
-            )  # fmt: skip
-        except BaseException:
-            self._state, self._rng.bit_generator.state = saved
-            raise
-        self.n_iter_ = outcome.epochs
-        self.t_ += outcome.epochs * epoch_rows
-        self.loss_history_ = outcome.losses
-        self.validation_scores_ = outcome.scores
+        # A chunked fit checks each chunk's values as it reaches it; a bad one raises, and the
+        # caller's _as_before_if_it_fails puts the state and the generator back.
+        outcome = run(
+            backend, X, y, weights, self._state, plan, max_iter=max_iter,
+            rates=self._rates(X.dtype, epoch_rows, plan.batch_size), rng=self._rng, train_rows=train_rows,
+            validation_rows=validation_rows, watch=Watch(verbose=int(self.verbose)),
+        )  # fmt: skip
         if outcome.status == _status.DIVERGED or not np.isfinite(self._state.theta).all():
             raise DivergenceError(
                 f"Floating-point under-/overflow occurred at epoch #{outcome.epochs}. Scaling input data with "
                 "StandardScaler or MinMaxScaler might help."
             )
+        self.n_iter_ = outcome.epochs
+        self.t_ += outcome.epochs * epoch_rows
+        self.loss_history_ = outcome.losses
+        self.validation_scores_ = outcome.scores
         coef, intercept = solution(self._state, plan.kernel.average_start, plan.kernel.fit_intercept)
         self.coef_ = coef
         self.intercept_ = np.atleast_1d(intercept)
