@@ -219,6 +219,13 @@ def test_partial_fit_checks_parameters_set_after_its_first_call(params, match):
         model.set_params(**params).partial_fit(X, y)
 
 
+def test_t_counts_every_row_with_early_stopping_as_scikit_learn():
+    X, y = make_regression(n_samples=60, n_features=2, random_state=0)
+    options = {"early_stopping": True, "max_iter": 4, "tol": None, "random_state": 0}
+    ours, theirs = SGDRegressor(**options).fit(X, y), ScikitSGDRegressor(**options).fit(X, y)
+    assert (ours.t_, ours.n_iter_) == (theirs.t_, theirs.n_iter_) == (1.0 + 4 * 60, 4)
+
+
 def test_convergence_warning_when_max_iter_is_reached():
     X, y = make_regression(n_samples=50, n_features=2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="Maximum number of iteration"):

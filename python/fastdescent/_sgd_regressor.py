@@ -411,7 +411,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "StandardScaler or MinMaxScaler might help."
             )
         self.n_iter_ = outcome.epochs
-        self.t_ += outcome.epochs * epoch_rows
+        self.t_ += outcome.epochs * n  # scikit-learn's count: every row, the validation rows too
         self.loss_history_ = outcome.losses
         self.validation_scores_ = outcome.scores
         coef, intercept = solution(self._state, plan.kernel.average_start, plan.kernel.fit_intercept)
