@@ -183,8 +183,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self._check_params()
         previous = getattr(self, "coef_", None) if self.warm_start else None
         if previous is not None:
-            coef_init = previous if coef_init is None else coef_init
-            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+            # An averaged fit goes on from the last iterate, not from its average (coef_), as
+            # scikit-learn's does (its _standard_coef); its average starts again.
+            iterate = self._state.theta if self.average and hasattr(self, "_state") else None
+            coef_init = (previous if iterate is None else iterate[:-1]) if coef_init is None else coef_init
+            if intercept_init is None:
+                intercept_init = self.intercept_ if iterate is None or not self.fit_intercept else iterate[-1:]
         X, y, weights = self._validate(X, y, sample_weight, reset=True)
         with self._as_before_if_it_fails():
             start = self._initial_theta(X, coef_init, intercept_init)
@@ -216,6 +220,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             if first_call:
                 start = self._initial_theta(X, None, None)
                 self._rng = generator(self.random_state)
+            elif not self.average:
+                # Not averaging, scikit-learn goes on from coef_ and intercept_: the average when the
+                # last call averaged (else they are the iterate itself, bit for bit).
+                theta = self._state.theta
+                theta[:-1], theta[-1] = self.coef_, self.intercept_[0]
             self._epochs(X, y, weights, 1, allow_validation=False, start=start, new_samples=self.solver == "sag")
         return self
 
