@@ -183,12 +183,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self._check_params()
         previous = getattr(self, "coef_", None) if self.warm_start else None
         if previous is not None:
-            # An averaged fit goes on from the last iterate, not from its average (coef_), as
-            # scikit-learn's does (its _standard_coef); its average starts again.
-            iterate = self._state.theta if self.average and hasattr(self, "_state") else None
-            coef_init = (previous if iterate is None else iterate[:-1]) if coef_init is None else coef_init
-            if intercept_init is None:
-                intercept_init = self.intercept_ if iterate is None or not self.fit_intercept else iterate[-1:]
+            theta = self._continued_theta()
+            coef_init = theta[:-1] if coef_init is None else coef_init
+            intercept_init = theta[-1:] if intercept_init is None else intercept_init
         X, y, weights = self._validate(X, y, sample_weight, reset=True)
         with self._as_before_if_it_fails():
             start = self._initial_theta(X, coef_init, intercept_init)
@@ -220,11 +217,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             if first_call:
                 start = self._initial_theta(X, None, None)
                 self._rng = generator(self.random_state)
-            elif not self.average:
-                # Not averaging, scikit-learn goes on from coef_ and intercept_: the average when the
-                # last call averaged (else they are the iterate itself, bit for bit).
-                theta = self._state.theta
-                theta[:-1], theta[-1] = self.coef_, self.intercept_[0]
+            else:
+                self._state.theta[:] = self._continued_theta()
             self._epochs(X, y, weights, 1, allow_validation=False, start=start, new_samples=self.solver == "sag")
         return self
 
@@ -253,13 +247,22 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     _CONTINUED_FROM = ("_state", "_rng", "t_")  # what the next partial_fit or warm fit goes on from
 
+    def _continued_theta(self) -> np.ndarray:
+        """What a warm fit or the next partial_fit goes on from, as scikit-learn's: the last iterate
+        while averaging (its _standard_coef; the average then starts again), else coef_ and
+        intercept_ (the average when the last call averaged; else the iterate, bit for bit)."""
+        if self.average and hasattr(self, "_state"):
+            return self._state.theta
+        return np.append(self.coef_, self.intercept_[:1]).astype(self.coef_.dtype, copy=False)
+
     @contextlib.contextmanager
     def _as_before_if_it_fails(self):
         """A call that raises (it diverged, a chunk held a bad value, Ctrl-C) leaves what the next
         call continues from as it found it: kept, a diverged partial_fit made every later call
         start from non-finite coefficients and diverge again."""
         kept = {name: getattr(self, name) for name in self._CONTINUED_FROM if hasattr(self, name)}
-        state = copy.deepcopy(kept.get("_state"))  # the fit updates the state's arrays in place
+        if "_state" in kept:  # the fit updates the state's arrays in place
+            kept["_state"] = copy.deepcopy(kept["_state"])
         rng_state = copy.deepcopy(kept["_rng"].bit_generator.state) if "_rng" in kept else None
         try:
             yield
@@ -267,8 +270,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             for name in self._CONTINUED_FROM:
                 self.__dict__.pop(name, None)
             self.__dict__.update(kept)
-            if "_state" in kept:
-                self._state = state
             if rng_state is not None:
                 self._rng.bit_generator.state = rng_state
             raise
