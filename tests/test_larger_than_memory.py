@@ -230,6 +230,31 @@ def test_bad_dask_input_is_refused():
         fastdescent.fit_linear(X, y, batch_size=10, shuffle="rows")
     with pytest.raises(ValueError, match="chunk_rows .* covers 10 rows but X has 3000"):
         fastdescent.fit_linear(X, y, batch_size=10, shuffle="chunked", chunk_rows=(5, 5))
+    with pytest.raises(ValueError, match=r"y has unknown chunk sizes; call y.compute_chunk_sizes\(\) first"):
+        fastdescent.fit_linear(Xd, yd[yd > -np.inf])
+    sparse = pytest.importorskip("scipy.sparse")
+    for batch_size in (None, 10):
+        with pytest.raises(TypeError, match="X's chunks: a scipy sparse csr_matrix"):
+            fastdescent.fit_linear(Xd.map_blocks(sparse.csr_matrix), yd, batch_size=batch_size)
+    with pytest.raises(ValueError, match="sample_weight must contain at least one non-zero number"):
+        fastdescent.fit_linear(Xd, yd, sample_weight=da.zeros(3000, chunks=1000))
+
+
+def test_sgd_regressor_on_dask_takes_what_it_takes_in_memory():
+    """All-zero weights refused and a column-vector y warned about and fitted, as in memory."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = _data(np.float64)
+    Xd, yd = _dask(X, y, 1000)
+    options = {"max_iter": 2, "tol": None, "random_state": 0}
+    with pytest.raises(ValueError, match="sample_weight must contain at least one non-zero number"):
+        fastdescent.SGDRegressor(**options).fit(Xd, yd, sample_weight=da.zeros(3000, chunks=1000))
+    expected = fastdescent.SGDRegressor(**options).fit(Xd, yd)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        model = fastdescent.SGDRegressor(**options).fit(Xd, yd[:, None])
+    assert_same_bits(model.coef_, expected.coef_)
+    assert_same_bits(model.intercept_, expected.intercept_)
 
 
 def test_dask_divergence_is_reported():

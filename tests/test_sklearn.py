@@ -313,3 +313,47 @@ def test_l1_penalty_zeroes_irrelevant_coefficients_as_scikit_learn(penalty):
 def test_a_missing_epsilon_is_a_type_error_naming_it():
     with pytest.raises(TypeError, match="epsilon"):
         SGDRegressor(loss="huber", epsilon=None).fit(np.ones((4, 2)), np.arange(4.0))
+
+
+@pytest.mark.parametrize("name", ["fit_intercept", "warm_start", "early_stopping"])
+@pytest.mark.parametrize("value", ["False", "no", 0.5])
+def test_flags_must_be_bools(name, value):
+    """Read as truthy, fit_intercept="False" fitted an intercept; scikit-learn refuses these too."""
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        SGDRegressor(**{name: value}).fit(X, y)
+
+
+def test_float32_fits_have_scikit_learns_dtypes():
+    """coef_ in float32, intercept_ and predictions in float64, as scikit-learn's (its intercept_ is
+    a float64 whatever X's dtype); the float32 intercept is carried exactly."""
+    X, y = make_regression(n_samples=80, n_features=3, random_state=0)
+    X, y = X.astype(np.float32), y.astype(np.float32)
+    params = {"max_iter": 3, "tol": None, "random_state": 0}
+    ours, theirs = SGDRegressor(**params).fit(X, y), ScikitSGDRegressor(**params).fit(X, y)
+    for attribute in ("coef_", "intercept_"):
+        assert getattr(ours, attribute).dtype == getattr(theirs, attribute).dtype
+    assert ours.predict(X).dtype == theirs.predict(X).dtype == np.float64
+    assert ours.intercept_[0] == np.float32(ours.intercept_[0])
+    again = SGDRegressor(**params).fit(X, y).partial_fit(X, y)
+    assert again.coef_.dtype == np.float32 and again.intercept_.dtype == np.float64
+
+
+def test_a_refused_fit_leaves_the_features_the_model_takes():
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    model = SGDRegressor(warm_start=True, max_iter=3, tol=None, random_state=0).fit(X, y)
+    before = model.predict(X)
+    with pytest.raises(ValueError, match="X has 2 features, but this warm-started SGDRegressor goes on from a fit "
+                                         "with 3; set warm_start=False"):  # fmt: skip
+        model.fit(X[:, :2], y)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.full((40, 2), np.nan), y)
+    assert model.n_features_in_ == 3
+    assert_same_bits(model.predict(X), before)
+    SGDRegressor(warm_start=False).set_params(**model.get_params()).set_params(warm_start=False).fit(X[:, :2], y)
+
+
+def test_every_weight_zero_is_scikit_learns_error():
+    X, y = make_regression(n_samples=40, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        SGDRegressor().fit(X, y, sample_weight=np.zeros(40))

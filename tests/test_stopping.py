@@ -116,3 +116,27 @@ def test_bench_quick_runs_and_writes_its_figures(tmp_path, capsys):
     workloads = {row["workload"].split()[0] for row in report["rows"]}
     assert workloads == {"W1", "W2", "W3", "W5", "W6", "W7", "W8"} and report["scaling"]
     assert "ratio = peer time / our time" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["demo", "--n", "0"], "at least one point"),
+    (["demo", "--n", "ten"], "a whole number"),
+    (["demo", "--plot", "/no/such/directory/demo.png"], "does not exist"),
+    (["bench", "--json", "/no/such/directory/figures.json"], "does not exist"),
+])  # fmt: skip
+def test_the_command_line_refuses_bad_arguments_before_it_runs(argv, match, capsys):
+    from fastdescent.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_the_demos_averaging_starts_inside_its_run_at_any_size():
+    """At n = 2000 the averaging used to start after step 3000, past the run's 1890 steps."""
+    from fastdescent._demo import run
+
+    rows = run(sizes=(5, 2000), backends=("numpy",), print_=lambda *_: None)
+    larger = {row["method"]: row for row in rows if row["n"] == 2000}
+    assert larger["averaged"]["coef"] != larger["SGD"]["coef"]

@@ -37,6 +37,30 @@ def test_fit_linear_type_errors(data, kwargs, match):
         fastdescent.fit_linear(X, y, **kwargs)
 
 
+@pytest.mark.parametrize("name", ["fit_intercept", "early_stopping", "progress"])
+@pytest.mark.parametrize("value", ["False", "no", 0.5, 1, None])
+def test_fit_linear_flags_must_be_bools(data, name, value):
+    """A string such as "False" would otherwise be read as true."""
+    X, y, _ = data
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        fastdescent.fit_linear(X, y, max_iter=2, **{name: value})
+
+
+def test_every_weight_zero_is_refused(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="sample_weight must contain at least one non-zero number"):
+        fastdescent.fit_linear(X, y, sample_weight=np.zeros(len(y)), max_iter=2)
+    with pytest.raises(ValueError, match="sample_weight must contain at least one non-zero number"):
+        fastdescent.linear_loss_grad(X, y, w=np.zeros(3), sample_weight=np.zeros(len(y)))
+
+
+def test_sparse_input_is_named():
+    sparse = pytest.importorskip("scipy.sparse")
+    X = sparse.csr_matrix(np.eye(4))
+    with pytest.raises(TypeError, match=r"X: a scipy sparse csr_matrix; .*toarray"):
+        fastdescent.fit_linear(X, np.ones(4))
+
+
 def test_mse_loss_grad_checks_w_and_b(data):
     X, y, w = data
     with pytest.raises(ValueError, match="w contains NaN or infinity at index 2"):

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__, available_backends
+
+
+def _sample_size(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of points is needed; got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"the sample needs at least one point; got {n}")
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"fastdescent {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="fit y = 2x + 3 + noise by every method on every backend")
-    demo.add_argument("--n", type=int, default=20_000, help="size of the larger sample (default 20000)")
+    demo.add_argument("--n", type=_sample_size, default=20_000, help="size of the larger sample (default 20000)")
     demo.add_argument("--backend", action="append", choices=("cpp", "numba", "numpy"),
                       help="limit to these backends (repeatable); default: all available")  # fmt: skip
     demo.add_argument("--plot", default="fastdescent-demo.png", metavar="PATH",
@@ -27,18 +38,23 @@ def main(argv: list[str] | None = None) -> int:
                        help="time one fit in memory, on a memory map and on Dask (threads, 2 worker processes) "
                             "instead (needs fastdescent[dask])")  # fmt: skip
     args = parser.parse_args(argv)
+    plot = None if args.command == "demo" and args.no_plot else args.plot
+    for option, path in (("--plot", plot), ("--json", getattr(args, "json", None))):
+        # before the run, not after minutes of it
+        if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            parser.error(f"{option} {path}: the directory {os.path.dirname(os.path.abspath(path))} does not exist")
 
     if args.command == "bench":
         from ._bench import run as run_bench
 
-        run_bench(quick=args.quick, json_path=args.json, plot_path=args.plot, dask=args.dask)
+        run_bench(quick=args.quick, json_path=args.json, plot_path=plot, dask=args.dask)
         return 0
 
     if args.command == "demo":
         from ._demo import run
 
         print(f"fastdescent {__version__}; backends available here: {', '.join(available_backends())}")
-        rows = run(sizes=(5, args.n), backends=args.backend, plot_path=None if args.no_plot else args.plot)
+        rows = run(sizes=(5, args.n), backends=args.backend, plot_path=plot)
         disagree = sorted({(row["n"], row["method"]) for row in rows if not row["bits_agree"]})
         if disagree:
             print(f"\nbackends disagree on: {disagree}", file=sys.stderr)

@@ -24,7 +24,7 @@ METHODS = {
     ),
     "averaged": (
         {"lr": 0.02, "batch_size": 1, "average": 2500, "max_iter": 1000},
-        {"lr": 0.01, "batch_size": 32, "average": 3000, "max_iter": 30},
+        {"lr": 0.01, "batch_size": 32, "max_iter": 30},  # average: AVERAGE_AFTER_EPOCHS
     ),
     "SAG": (
         {"lr": 0.02, "batch_size": 1, "solver": "sag", "max_iter": 1000},
@@ -39,6 +39,10 @@ METHODS.update({
            {"lr": large, "batch_size": 32, "solver": solver, "max_iter": 30})
     for name, (solver, small, large) in ADAPTIVE.items()
 })  # fmt: skip
+
+
+# The larger sample's averaged SGD starts averaging after this many epochs (of batch 32), at any n.
+AVERAGE_AFTER_EPOCHS = 5
 
 
 def classic_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +73,8 @@ def run(sizes=(5, 20_000), backends=None, print_=print, plot_path=None) -> list[
         print_(HEADER)
         for method, options in METHODS.items():
             kwargs = {**options[min(size_index, 1)], "random_state": 0}
+            if method == "averaged" and size_index:
+                kwargs["average"] = AVERAGE_AFTER_EPOCHS * -(-n // kwargs["batch_size"])
             if n > 5:  # five points make a noisy epoch loss: run those to max_iter
                 kwargs.update(tol=1e-12, n_iter_no_change=5)
             fits, seconds = {}, {}

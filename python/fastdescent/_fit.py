@@ -26,7 +26,7 @@ from ._plan import (
 from ._objective_terms import check_solver, loss_plan, penalty_plan
 from ._solvers import solver_plan
 from ._state import new_state, solution, steps_taken
-from ._validation import as_data, as_sample_weight, integer, real_scalar
+from ._validation import as_data, as_sample_weight, flag, integer, real_scalar
 
 __all__ = ["DivergenceError", "EpochInfo", "FitResult", "fit_linear"]
 
@@ -173,7 +173,7 @@ def fit_linear(
         the coefficients and the fitted intercept, before momentum: ``g <- g * (clip_norm / ||g||)``
         when ``||g|| > clip_norm``.  For the exploding-gradient case.
     sample_weight : 1-D array or None
-        Per-row weights s_i >= 0: the objective's mean becomes ``mean(s * loss(r))``
+        Per-row weights s_i >= 0, not all zero: the objective's mean becomes ``mean(s * loss(r))``
         (the mean is over rows, not weights, so a weight scales that row's step as in scikit-learn).
     gtol : float or None
         Stop once the norm of the epoch's mean step gradient is below gtol.
@@ -211,6 +211,8 @@ def fit_linear(
     penalty, penalty_params = penalty_plan(l1, l2)
     check_solver(penalty, solver, rule, method, f"l1={l1!r}")
     shuffle = shuffle_mode(shuffle)
+    fit_intercept, early_stopping = flag(fit_intercept, "fit_intercept"), flag(early_stopping, "early_stopping")
+    progress = flag(progress, "progress")
     data = None
     if reads_in_chunks(X, batch_size, shuffle, sag=method == "sag", early_stopping=early_stopping,
                        sag_name="solver='sag'"):  # fmt: skip

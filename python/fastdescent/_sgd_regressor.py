@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _backends, _status
@@ -38,7 +38,7 @@ from ._plan import (RATE_PIECE, Rates, generator, initial_theta, make_plan, read
 from ._state import new_state, restart_tol, solution, steps_taken
 from ._solvers import solver_plan
 from ._units.rules import RULES
-from ._validation import as_sample_weight, integer, real_scalar
+from ._validation import as_sample_weight, flag, integer, real_scalar
 from .schedules import Schedule
 
 LEARNING_RATES = ("constant", "optimal", "invscaling", "adaptive")
@@ -101,6 +101,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray (n_features,), intercept_ : ndarray (1,), n_iter_ : int, t_ : float
+        ``coef_`` has the working dtype (float32 for float32 X) and ``intercept_`` is float64 (the
+        working value, exactly), as scikit-learn's: float32 X predicts in float64 there too.
         ``t_`` is the number of samples seen plus one, as in scikit-learn.
     n_features_in_, feature_names_in_ : as in scikit-learn.
     loss_history_ : ndarray of the epoch losses of the last fit (scikit-learn's objective).
@@ -182,12 +184,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """Fit for up to ``max_iter`` epochs (``tol``/``n_iter_no_change`` may stop it earlier)."""
         self._check_params()
         previous = getattr(self, "coef_", None) if self.warm_start else None
+        goes_on = previous is not None and coef_init is None
         if previous is not None:
             theta = self._continued_theta()
             coef_init = theta[:-1] if coef_init is None else coef_init
             intercept_init = theta[-1:] if intercept_init is None else intercept_init
-        X, y, weights = self._validate(X, y, sample_weight, reset=True)
         with self._as_before_if_it_fails():
+            X, y, weights = self._validate(X, y, sample_weight, reset=True)
+            if goes_on and self.n_features_in_ != previous.shape[0]:
+                raise ValueError(f"X has {self.n_features_in_} features, but this warm-started SGDRegressor goes on "
+                                 f"from a fit with {previous.shape[0]}; set warm_start=False to start afresh")  # fmt: skip
             start = self._initial_theta(X, coef_init, intercept_init)
             self._rng = generator(self.random_state)
             outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True, start=start)
@@ -211,8 +217,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self._check_params()
         if self.early_stopping:  # scikit-learn's check and message
             raise ValueError("early_stopping should be False with partial_fit")
-        X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
         with self._as_before_if_it_fails():
+            X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
             start = None
             if first_call:
                 start = self._initial_theta(X, None, None)
@@ -231,11 +237,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             # the product then promotes as numpy does (a float64 model predicts in float64).
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
             coef, intercept = self.coef_, self.intercept_
-            result = np.result_type(dtype, coef.dtype)
+            result = np.result_type(dtype, coef.dtype, intercept.dtype)
             return X.map_blocks(lambda block: block.astype(dtype, copy=False) @ coef + intercept, drop_axis=1,
                                 dtype=result)  # fmt: skip
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
-        # numpy's promotion, as scikit-learn: float32 X with a float64 model predicts in float64
+        # numpy's promotion, as scikit-learn: the float64 intercept_ makes every prediction float64
         return X @ self.coef_ + self.intercept_
 
     def __sklearn_tags__(self):
@@ -246,6 +252,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     # -- the fit ------------------------------------------------------------------------------
 
     _CONTINUED_FROM = ("_state", "_rng", "t_")  # what the next partial_fit or warm fit goes on from
+    _KEPT_IF_IT_FAILS = _CONTINUED_FROM + ("n_features_in_", "feature_names_in_")  # and what X the model takes
 
     def _continued_theta(self) -> np.ndarray:
         """What a warm fit or the next partial_fit goes on from, as scikit-learn's: the last iterate
@@ -257,17 +264,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     @contextlib.contextmanager
     def _as_before_if_it_fails(self):
-        """A call that raises (it diverged, a chunk held a bad value, Ctrl-C) leaves what the next
-        call continues from as it found it: kept, a diverged partial_fit made every later call
-        start from non-finite coefficients and diverge again."""
-        kept = {name: getattr(self, name) for name in self._CONTINUED_FROM if hasattr(self, name)}
+        """A call that raises (bad X, it diverged, a chunk held a bad value, Ctrl-C) leaves what the
+        next call continues from, and the features the model takes, as it found them: kept, a diverged
+        partial_fit made every later call start from non-finite coefficients and diverge again."""
+        kept = {name: getattr(self, name) for name in self._KEPT_IF_IT_FAILS if hasattr(self, name)}
         if "_state" in kept:  # the fit updates the state's arrays in place
             kept["_state"] = copy.deepcopy(kept["_state"])
         rng_state = copy.deepcopy(kept["_rng"].bit_generator.state) if "_rng" in kept else None
         try:
             yield
         except BaseException:
-            for name in self._CONTINUED_FROM:
+            for name in self._KEPT_IF_IT_FAILS:
                 self.__dict__.pop(name, None)
             self.__dict__.update(kept)
             if rng_state is not None:
@@ -305,6 +312,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             self.average < 0
         ):
             raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
+        for name in ("fit_intercept", "warm_start", "early_stopping"):
+            flag(getattr(self, name), name)
+        shuffle_mode(self.shuffle)
         _backends.resolve(self.backend)
 
     def _warn_deprecated(self) -> None:
@@ -348,6 +358,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         return X, y, weights
 
     def _chunked_data(self, X, y, sample_weight, reset: bool) -> ChunkedData:
+        if getattr(y, "ndim", 1) == 2 and y.shape[1] == 1:  # as validate_data does in memory
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+                          "to (n_samples, ), for example using ravel().", DataConversionWarning, stacklevel=4)  # fmt: skip
+            y = y[:, 0]
         data = ChunkedData.from_arrays(
             X, y, sample_weight, chunk_rows=self.chunk_rows,
             full_batch=is_full_batch(self.batch_size, X.shape[0], shuffle_mode(self.shuffle)),
@@ -426,7 +440,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.validation_scores_ = outcome.scores
         coef, intercept = solution(self._state, plan.kernel.average_start, plan.kernel.fit_intercept)
         self.coef_ = coef
-        self.intercept_ = np.atleast_1d(intercept)
+        self.intercept_ = np.atleast_1d(intercept).astype(np.float64)  # scikit-learn's dtype, whatever X's
         return outcome
 
     def _rates(self, dtype, epoch_rows: int, batch: int) -> Rates:

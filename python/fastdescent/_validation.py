@@ -10,11 +10,19 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def refuse_sparse(value, name: str) -> None:
+    """A scipy sparse matrix (or a Dask chunk of one): numpy would read it as an object scalar."""
+    if type(value).__module__.split(".")[:2] == ["scipy", "sparse"]:
+        raise TypeError(f"{name}: a scipy sparse {type(value).__name__}; fastdescent fits dense arrays "
+                        "(convert it with .toarray())")  # fmt: skip
+
+
 def as_array(value, name: str) -> np.ndarray:
     """Any array-like (a list, a pandas object, a CPU tensor: anything numpy reads) as an ndarray,
     converted once; what numpy cannot read (ragged lists, tensors it cannot see) is refused by name."""
     if isinstance(value, np.ndarray):
         return value
+    refuse_sparse(value, name)
     try:
         return np.asarray(value)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -127,7 +135,15 @@ def as_sample_weight(sample_weight, n: int, dtype: np.dtype) -> np.ndarray:
     if (weights < 0).any():
         bad = int(np.argmax(weights < 0))
         raise ValueError(f"sample_weight must be >= 0; sample_weight[{bad}] = {weights[bad]}")
+    check_some_weight(bool(weights.any()))
     return weights
+
+
+def check_some_weight(any_nonzero: bool) -> None:
+    """Every weight zero makes the objective zero at every w: there is nothing to fit (scikit-learn
+    refuses it too), and a fit would return its starting point as if it had converged."""
+    if not any_nonzero:
+        raise ValueError("sample_weight must contain at least one non-zero number; all of them are 0")
 
 
 def real_scalar(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._order import pair_tree
 from .._records import Rows, aligned
-from .._validation import check_finite, integer, thread_count, working_dtype
+from .._validation import check_finite, check_some_weight, integer, refuse_sparse, thread_count, working_dtype
 from .sizes import aligned_chunk_rows, balanced_chunk_rows, chunk_sizes, default_chunk_rows, is_aligned
 from .sources import DaskChunks, LocalChunks, is_dask_array, worth_persisting
 
@@ -28,6 +28,7 @@ def prepare_chunk(X, y, weights, dtype, check: bool, first_row: int):
         if array is None:
             arrays.append(np.empty(0, dtype))
             continue
+        refuse_sparse(array, f"the chunk of {name} from row {first_row}")
         with np.errstate(over="ignore", invalid="ignore"):
             # Aligned too: chunks that travel between dask.distributed workers arrive unaligned.
             converted = np.require(array, dtype=dtype, requirements="CA")
@@ -72,6 +73,7 @@ class ChunkedData:
         dtype = working_dtype(X, "X") if dtype is None else np.dtype(dtype)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D array (n_samples, n_features); got shape {X.shape}")
+        refuse_sparse(getattr(X, "_meta", None), "X's chunks")  # a Dask array's meta: what its chunks are
         if is_dask_array(X) and any(math.isnan(size) for size in X.shape):
             raise ValueError("X has unknown chunk sizes; call X.compute_chunk_sizes() first")
         n, d = (int(size) for size in X.shape)
@@ -79,6 +81,9 @@ class ChunkedData:
             raise ValueError(f"X has no samples or no features (shape {X.shape})")
         y = _vector(y, "y", n, like=X)
         weights = None if sample_weight is None else _vector(sample_weight, "sample_weight", n, like=X)
+        if weights is not None:  # one read of the weights, as the in-memory check makes
+            nonzero = weights.any()
+            check_some_weight(bool(nonzero.compute() if is_dask_array(nonzero) else nonzero))
         if chunk_rows is not None:
             sizes = chunk_sizes(n, chunk_rows)
         elif is_dask_array(X):
@@ -125,6 +130,8 @@ def _vector(values, name: str, n: int, like):
         raise TypeError(f"{name} must hold real numbers; got dtype {values.dtype}")
     if values.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array; got shape {values.shape}")
+    if math.isnan(values.shape[0]):
+        raise ValueError(f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() first")
     if values.shape[0] != n:
         raise ValueError(f"{name} has {values.shape[0]} values but X has {n} rows")
     return values
