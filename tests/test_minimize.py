@@ -159,3 +159,19 @@ def test_adaptive_methods_through_scipy(method):
 def test_invalid_adaptive_arguments_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
         fastdescent.minimize(_bowl, np.zeros(3), jac=True, **kwargs)
+
+
+def test_what_fun_and_jac_return_is_checked_by_name():
+    with pytest.raises(TypeError, match="the gradient must hold real numbers"):
+        fastdescent.minimize(quadratic, np.zeros(3), jac=lambda x: quadratic_grad(x) + 0j, lr=0.1, maxiter=5)
+    with pytest.raises(ValueError, match="fun must return one number"):
+        fastdescent.minimize(lambda x: x - TARGET, np.zeros(3), jac=quadratic_grad, lr=0.1, maxiter=5)
+    one = fastdescent.minimize(lambda x: np.array([quadratic(x)]), np.zeros(3), jac=quadratic_grad, lr=0.1, maxiter=5)
+    plain = fastdescent.minimize(quadratic, np.zeros(3), jac=quadratic_grad, lr=0.1, maxiter=5)
+    assert one.fun == plain.fun and (one.x == plain.x).all()
+
+
+def test_a_gradient_that_overflows_a_float32_x0_is_a_divergence():
+    result = fastdescent.minimize(quadratic, np.ones(3, np.float32), jac=lambda x: np.full(3, 1e39), lr=0.1, maxiter=5)
+    assert result.status == 2 and not result.success
+    assert np.isfinite(result.x).all()

@@ -401,3 +401,63 @@ def test_every_overlap_of_a_gradient_and_a_parameter_is_found(n_params):
             for view in (base[start : start + length], base[start : start + length][::-1]):
                 assert overlapping(view) == any(np.may_share_memory(view, p) for p in params), (start, length)
     assert not overlapping(np.zeros(5)) and not overlapping(base[:0])
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_0d_parameter_steps_as_a_one_element_one(name, backend):
+    """Adam, AdamW and RMSprop raised IndexError on a 0-d parameter (their unused state was param[:0])."""
+    scalar, vector = np.array(0.75), np.array([0.75])
+    ours, reference = OPTIMIZERS[name]([scalar], backend), OPTIMIZERS[name]([vector], backend)
+    for k, g in enumerate([0.5, -1.5, 0.25, 2.0]):
+        if isinstance(ours, optim.SAG):
+            ours.step([np.array(g)], k % 7), reference.step([np.array([g])], k % 7)
+        else:
+            ours.step([np.array(g)]), reference.step([np.array([g])])
+    assert scalar.shape == ()
+    assert_same_bits(scalar.reshape(1), vector)
+
+
+def test_momentum_turned_on_between_steps_starts_its_buffer_as_torch():
+    """torch sets b <- g at a parameter's first step with momentum, undampened, whatever its step count."""
+    torch = pytest.importorskip("torch")
+    ours = [np.zeros(2)]
+    theirs = [torch.zeros(2, dtype=torch.float64)]
+    ours_opt, theirs_opt = optim.SGD(ours, lr=1.0), torch.optim.SGD(theirs, lr=1.0)
+    for k in range(6):
+        if k in (1, 4):  # on, and on again with other options after a step without
+            for opt in (ours_opt, theirs_opt):
+                opt.param_groups[0].update(momentum=0.9 if k == 1 else 0.5, dampening=0.5 if k == 1 else 0.25)
+        if k == 3:
+            for opt in (ours_opt, theirs_opt):
+                opt.param_groups[0]["momentum"] = 0.0
+        g = np.array([1.0, -0.5]) * (k + 1)
+        theirs[0].grad = torch.tensor(g)
+        theirs_opt.step()
+        ours_opt.step([g])
+        np.testing.assert_allclose(ours[0], theirs[0].numpy(), rtol=1e-15)
+    np.testing.assert_allclose(ours_opt.state[ours[0]]["momentum_buffer"],
+                               theirs_opt.state[theirs[0]]["momentum_buffer"].numpy(), rtol=1e-15)  # fmt: skip
+    resumed = optim.SGD([np.zeros(2)], lr=1.0)
+    resumed.load_state_dict(ours_opt.state_dict())
+    assert resumed.state[resumed.params[0]]["momentum_steps"] == ours_opt.state[ours[0]]["momentum_steps"] == 4
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD([{"params": [p[0]]}, {"params": [p[1]], "lr": 0.1}], lr=0.01, momentum=0.9),
+    lambda p: optim.SAG([{"params": [p[0]]}, {"params": [p[1]], "lr": 0.1}], lr=0.01, n_samples=3),
+])  # fmt: skip
+def test_a_bad_later_group_leaves_every_parameter_and_state_unstepped(make):
+    params = [np.ones(3), np.ones(2)]
+    opt = make(params)
+    before = opt.state_dict()
+    opt.param_groups[1]["lr"] = -1.0
+    with pytest.raises(ValueError, match=r"param_groups\[1\]: lr"):
+        opt.step([np.ones(3), np.ones(2)], 1) if isinstance(opt, optim.SAG) else opt.step([np.ones(3), np.ones(2)])
+    after = opt.state_dict()
+    assert_same_bits(params[0], np.ones(3))
+    assert after["step_count"] == before["step_count"]
+    for k, state in before["state"].items():
+        assert after["state"][k]["step"] == state["step"]
+    if isinstance(opt, optim.SAG):
+        assert not opt.seen.any()

@@ -61,6 +61,28 @@ def test_sparse_input_is_named():
         fastdescent.fit_linear(X, np.ones(4))
 
 
+@pytest.mark.parametrize("loss", ["squared_error", "squared_epsilon_insensitive"])
+def test_an_objective_that_overflows_says_so(loss):
+    """Finite input whose squared residuals overflow: an inf loss came back with a NaN gradient
+    (huber's linear tails do not overflow here: its answer stays finite)."""
+    X = np.random.default_rng(0).normal(size=(20, 3)) * 1e200
+    with pytest.raises(FloatingPointError, match="objective overflowed float64"):
+        fastdescent.linear_loss_grad(X, np.ones(20), w=np.ones(3), loss=loss)
+    value, grad_w, grad_b = fastdescent.linear_loss_grad(X, np.ones(20), w=np.ones(3), loss="huber")
+    assert np.isfinite(value) and np.isfinite(grad_w).all() and np.isfinite(grad_b)
+
+
+@pytest.mark.parametrize(("kwargs", "cause"), [
+    ({"lr": 1e6, "solver": "adam"}, r"over 1e\+10 times the first epoch's .*solver='adam'"),
+    ({"lr": 0.01, "solver": "adam", "eps": 0.0}, r"made the coefficients NaN or infinite while the loss was finite.*eps=0"),
+])  # fmt: skip
+def test_a_divergence_names_its_solver_and_cause(kwargs, cause):
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=(20, 3)), np.zeros(20)]  # a zero column: a zero gradient, 0/0 with eps=0
+    with pytest.raises(fastdescent.DivergenceError, match=cause):
+        fastdescent.fit_linear(X, X[:, :3] @ [1.0, 2.0, 3.0] + 1, **kwargs)
+
+
 def test_mse_loss_grad_checks_w_and_b(data):
     X, y, w = data
     with pytest.raises(ValueError, match="w contains NaN or infinity at index 2"):
@@ -152,3 +174,12 @@ def test_the_native_check_works_whatever_simd_path_is_forced(monkeypatch):
     X, y = np.ones((70_000, 2)), np.ones(70_000)
     monkeypatch.setenv("FASTDESCENT_SIMD", "sse9")
     fastdescent.fit_linear(X, y, max_iter=1, backend="numba")
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_a_huge_max_iter_costs_what_the_epochs_run_cost(batch_size):
+    """With no stopping rule one native call took all of max_iter: 10**12 epochs was a MemoryError
+    (7 TiB of history) before the fit could diverge in its third epoch."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(fastdescent.DivergenceError, match="epoch [23]"):
+        fastdescent.fit_linear(X * 100, X @ [1.0, 2.0, 3.0], lr=1.0, max_iter=10**12, batch_size=batch_size)

@@ -31,6 +31,9 @@ from ._units import rate_policy
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
 ORDER_BUDGET = 1 << 22
 RATE_BUDGET = 1 << 22
+# and at most this many epochs: every fit may stop early (it may diverge), and each call's history
+# is allocated for all of its epochs (max_iter = 1e8 took 0.77 GB for a fit that diverged in epoch 3)
+EPOCH_BUDGET = 1 << 16
 # From this many rows per epoch, a fit draws the next call's shuffles and computes its rates while
 # the kernel runs (a permutation costs 9-17 ns a row, scikit-learn's invscaling rate 5 ns a step: a
 # third of a per-sample step at ten features; the helper thread ~0.1 ms).
@@ -117,7 +120,7 @@ def run(
     rows = None if chunked else Rows(X, y, weights)
 
     history = _GrowingHistory()
-    per_call = max_iter
+    per_call = min(max_iter, EPOCH_BUDGET)
     if shuffled:
         per_call = min(per_call, max(1, ORDER_BUDGET // epoch_rows))
     if watch.callback is not None:
@@ -233,15 +236,20 @@ class _GrowingHistory:
         return History(*(part[:done] for part in self._parts))
 
 
-def raise_if_diverged(outcome: Outcome, *, method: str, hint: str = "try a smaller learning rate") -> None:
+def raise_if_diverged(outcome: Outcome, *, solver: str, hint: str = "try a smaller learning rate") -> None:
+    """A diverged fit's error, with what ended it: a non-finite loss, its growth past the limit,
+    or a step that made the coefficients non-finite while the loss was finite (0/0 in a step)."""
     if outcome.status != _status.DIVERGED:
         return
-    history = outcome.losses
-    growth = "" if not np.isfinite(history[-1]) else f", over {LOSS_GROWTH_LIMIT:g} times the first epoch's {history[0]}"
-    raise DivergenceError(
-        f"the fit diverged: the loss became {history[-1]} in epoch {outcome.epochs}{growth} "
-        f"(method={method!r}); {hint}"
-    )
+    last, first, epoch = outcome.losses[-1], outcome.losses[0], outcome.epochs
+    if not np.isfinite(last):
+        cause = f"the loss became {last} in epoch {epoch}"
+    elif first > 0 and last > LOSS_GROWTH_LIMIT * first:
+        cause = f"the loss became {last} in epoch {epoch}, over {LOSS_GROWTH_LIMIT:g} times the first epoch's {first}"
+    else:
+        cause = (f"a step of epoch {epoch} made the coefficients NaN or infinite while the loss was finite ({last}): "
+                 "an overflow in the step, or 0/0 (eps=0 where a gradient is 0)")  # fmt: skip
+    raise DivergenceError(f"the fit diverged: {cause} (solver={solver!r}); {hint}")
 
 
 def _threads_through_chunks(backend, X, plan: Plan, train_rows) -> bool:

@@ -252,7 +252,7 @@ def fit_linear(
         backend, X, y, weights, state, plan, max_iter=max_iter, rates=rates, rng=rng, train_rows=train_rows,
         validation_rows=validation_rows, watch=Watch(callback, callback_every, progress, verbose),
     )  # fmt: skip
-    raise_if_diverged(outcome, method=method)
+    raise_if_diverged(outcome, solver=solver)
     coef, intercept = solution(state, plan.kernel.average_start, plan.kernel.fit_intercept)
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise DivergenceError(

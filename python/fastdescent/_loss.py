@@ -71,5 +71,10 @@ def linear_loss_grad(X, y, w, b=0.0, *, loss: str = "squared_error", epsilon: fl
         value, grad = backend.objective_from_sums(X.sums(backend, theta, loss, check=True), theta, n, loss, penalty)
     else:
         value, grad = backend.objective(Rows(X, y, weights), theta, loss, penalty, thread_count(n_threads))
+    if not (np.isfinite(value) and np.isfinite(grad).all()):  # finite input, so an overflow: inf, or inf * 0 = NaN
+        raise FloatingPointError(
+            f"the {loss_name} objective overflowed {dtype} at this w and b (loss {value}): the residuals "
+            "X @ w + b - y, or their squares, are too large for it; scale X and y, or start from a smaller w"
+        )
     T = dtype.type
     return T(value), grad[:d].copy(), T(grad[d])

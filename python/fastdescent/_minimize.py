@@ -105,7 +105,7 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=None, schedu
     best_x, best_value, best_grad = x.copy(), value, grad
     previous = value
     status, nit = MAXITER, 0
-    if not (math.isfinite(value) and np.isfinite(grad).all()):
+    if not (math.isfinite(value) and _finite_in(grad, x.dtype)):
         status = DIVERGED
     elif _norm(grad) <= gtol:
         status = SUCCESS
@@ -117,7 +117,7 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=None, schedu
         if method == "averaged":  # the iterate steps; the answer, and the stopping rules, are the average's
             point = optimizer.averages[0]
             point_value, point_grad = evaluate(point, counts)
-        finite = [math.isfinite(value), math.isfinite(point_value), np.isfinite(grad).all(), np.isfinite(point).all()]
+        finite = [math.isfinite(value), math.isfinite(point_value), _finite_in(grad, x.dtype), np.isfinite(point).all()]
         if not all(finite):
             status = DIVERGED
             break
@@ -172,6 +172,22 @@ def _optimizer(method, x, rate, momentum, t0, maxiter, options, backend):
     return optim.ASGD([x], lambd=0.0, alpha=0.0, t0=float(start), **options, backend=backend)
 
 
+def _finite_in(gradient, dtype) -> bool:
+    """Finite, also once the step converts it to x's dtype (float32 x: a float64 gradient past 3.4e38 is not)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(gradient.astype(dtype, copy=False)).all())
+
+
+def _scalar(value, name: str) -> float:
+    """fun's value as scipy takes it: a real number, or an array of one."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must return a real number; got {value!r}")
+    if array.size != 1:
+        raise ValueError(f"{name} must return one number (the objective); got an array of shape {array.shape}")
+    return float(array.reshape(()))
+
+
 def _norm(gradient) -> float:
     with np.errstate(over="ignore"):  # a huge finite gradient has an infinite norm: not below gtol
         return float(np.linalg.norm(gradient))
@@ -182,10 +198,13 @@ def _objective(fun, jac, args, shape):
 
     def value_only(x, counts):
         counts["nfev"] += 1
-        return float(fun(x.reshape(shape), *args))
+        return _scalar(fun(x.reshape(shape), *args), "fun")
 
     def gradient(g, x):
-        g = np.asarray(g, dtype=np.float64).reshape(-1)
+        g = np.asarray(g)
+        if g.dtype.kind not in "biuf":
+            raise TypeError(f"the gradient must hold real numbers; got dtype {g.dtype}")
+        g = g.astype(np.float64, copy=False).reshape(-1)
         if g.shape != x.shape:
             raise ValueError(f"the gradient has {g.size} values but x has {x.size}")
         return g
@@ -196,7 +215,7 @@ def _objective(fun, jac, args, shape):
             counts["nfev"] += 1
             counts["njev"] += 1
             f, g = fun(x.reshape(shape), *args)
-            return float(f), gradient(g, x)
+            return _scalar(f, "fun"), gradient(g, x)
 
     elif callable(jac):
 

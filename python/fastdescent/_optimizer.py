@@ -182,6 +182,10 @@ class Optimizer:
     def _new_state(self, param: np.ndarray, settings) -> dict:
         return {"step": 0}
 
+    def _step_number(self, state: dict) -> int:
+        """The t of the rule's ``begin_step``: the parameter's steps so far."""
+        return state["step"]
+
     # -- parameter groups -------------------------------------------------------------------------
 
     @property
@@ -295,17 +299,20 @@ class Optimizer:
         self._step(self._gradients(grads))
 
     def _step(self, grads: list[np.ndarray], rule_states=None) -> None:
+        # Every group's options and rate are checked before any parameter moves: a bad one in a
+        # later group must not leave the earlier groups stepped.
+        checked_groups = [self._group(g) for g in range(len(self.param_groups))]
+        rates_of_groups = [self._rates_of(checked, g, group)
+                           for g, (checked, group) in enumerate(zip(checked_groups, self.param_groups))]  # fmt: skip
         k = 0
-        for g, group in enumerate(self.param_groups):
-            checked = self._group(g)
+        for group, checked, rates in zip(self.param_groups, checked_groups, rates_of_groups):
             settings, hypers = checked.settings, checked.hypers
-            rates = self._rates_of(checked, g, group)
             for param in group["params"]:
                 state = self.state[param]
                 dtype = param.dtype
                 rate, working_rate = rates[dtype]
                 rule_state = rule_states[k] if rule_states else self._rule_state(checked, state, param)
-                step = StepInput(working_rate, state["step"], self._table(state, settings, dtype))
+                step = StepInput(working_rate, self._step_number(state), self._table(state, settings, dtype))
                 self._backend.rule_step(param, grads[k], rule_state, hypers[dtype], step)
                 self._after_step(state, settings, rate)
                 state["step"] += 1
@@ -404,8 +411,8 @@ class Optimizer:
         for k, param in enumerate(params):
             state = self.state[param]
             for key, value in states[k].items():
-                if key == "step":
-                    state[key] = integer(value, "step", low=0)
+                if isinstance(state.get(key), int):  # a count ("step", SGD's "momentum_steps") stays one
+                    state[key] = integer(value, key, low=0)
                 elif isinstance(value, np.ndarray):
                     state[key] = np.require(value.astype(param.dtype), requirements="CA")
                 else:

@@ -47,6 +47,18 @@ class SGD(Optimizer):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov}, backend)  # fmt: skip
 
+    # torch starts the buffer (b <- g) at a parameter's first step *with momentum*, which is not its
+    # first step when momentum is turned on between steps (param_groups edited)
+    def _new_state(self, param, settings) -> dict:
+        return {"step": 0, "momentum_steps": 0}
+
+    def _step_number(self, state) -> int:
+        return state["momentum_steps"]
+
+    def _after_step(self, state, settings, rate) -> None:
+        if settings.momentum:
+            state["momentum_steps"] += 1
+
 
     @property
     def buffers(self) -> list[np.ndarray]:
@@ -136,10 +148,10 @@ class SAG(Optimizer):
         if index >= self.n_samples:
             raise ValueError(f"index must be below n_samples={self.n_samples}; got {index}")
         grads = self._gradients(grads)
-        self.seen[index] = True
-        self._n_seen = int(self.seen.sum())
+        self._n_seen = int(self.seen.sum()) + (not self.seen[index])  # with this one: what _table reads
         # memory[index, ...]: a view even for a 0-d parameter (memory[index] would be a copied scalar)
         self._step(grads, [sag.State(memory[index, ...], total) for memory, total in zip(self.memory, self.totals)])
+        self.seen[index] = True  # after the step: a step refused (a bad group) has not seen it
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "seen": self.seen.copy()}

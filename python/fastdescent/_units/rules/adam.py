@@ -83,7 +83,8 @@ def hyper(s: Settings, dtype: np.dtype) -> Hyper:
 
 
 def state_like(s: Settings, param: np.ndarray) -> State:
-    return State(np.zeros_like(param), np.zeros_like(param), np.zeros_like(param) if s.amsgrad else param[:0].copy())
+    unused = np.empty(0, param.dtype)  # not param[:0]: a 0-d param has no slices
+    return State(np.zeros_like(param), np.zeros_like(param), np.zeros_like(param) if s.amsgrad else unused)
 
 
 def table(s: Settings, first_step: int, n_steps: int, dtype: np.dtype) -> Table:

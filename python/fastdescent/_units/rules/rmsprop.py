@@ -85,7 +85,7 @@ def hyper(s: Settings, dtype: np.dtype) -> Hyper:
 
 def state_like(s: Settings, param: np.ndarray) -> State:
     def zeros(needed: bool) -> np.ndarray:
-        return np.zeros_like(param) if needed else param[:0].copy()
+        return np.zeros_like(param) if needed else np.empty(0, param.dtype)  # not param[:0]: a 0-d param has none
 
     return State(np.zeros_like(param), zeros(s.centered), zeros(s.momentum > 0))
 
