@@ -17,8 +17,10 @@ CASES = [
      lambda t: max(0.1 * 0.5 ** (t // 20), 0.02)),
     (schedules.linear_decay(0.1, 0.01, 50), lambda t: 0.1 + (0.01 - 0.1) * min(t, 50) / 50),
     (schedules.cosine_decay(0.1, 40, alpha=0.1), lambda t: 0.1 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(t, 40) / 40)))),
+    # optax's warmup_cosine_decay_schedule: decay_steps = 40 counts the warm-up, so 30 steps of cosine
     (schedules.cosine_decay(0.1, 40, warmup_steps=10, warmup_init=0.01),
-     lambda t: 0.01 + 0.09 * t / 10 if t < 10 else 0.1 * 0.5 * (1 + math.cos(math.pi * min(t - 10, 40) / 40))),
+     lambda t: 0.01 + 0.09 * t / 10 if t < 10 else 0.1 * 0.5 * (1 + math.cos(math.pi * min(t - 10, 30) / 30))),
+    (schedules.linear_decay(0.1, 0.0, 30), lambda t: 0.1 - 0.1 * min(t, 30) / 30),
     (schedules.inverse_scaling(0.1, power_t=0.5), lambda t: 0.1 / (t + 1) ** 0.5),
 ]
 
@@ -40,6 +42,7 @@ def test_values_follow_the_formula(schedule, formula):
         (lambda: schedules.step_decay(0.1, 0), "step_size"),
         (lambda: schedules.exponential_decay(0.1, 1.5, 10), "decay_rate"),
         (lambda: schedules.cosine_decay(0.1, 10, alpha=2), "alpha"),
+        (lambda: schedules.cosine_decay(0.1, 10, warmup_steps=10), "warmup_steps=10 leaves no decay"),
         (lambda: schedules.inverse_scaling(-1), "eta0"),
     ],
 )

@@ -107,11 +107,12 @@ class exponential_decay(Schedule):
 
 
 class linear_decay(Schedule):
-    """From ``init`` to ``end`` in a straight line over ``steps`` steps, then ``end``."""
+    """From ``init`` to ``end`` in a straight line over ``steps`` steps, then ``end`` (optax's
+    ``linear_schedule``; ``end`` may be 0)."""
 
     def __init__(self, init: float, end: float, steps: int):
         self.init = _rate(init, "init")
-        self.end = _rate(end, "end")
+        self.end = real_scalar(end, "end", low=0.0)
         self.steps = integer(steps, "steps", low=1)
 
     def _values(self, t):
@@ -121,8 +122,10 @@ class linear_decay(Schedule):
 
 class cosine_decay(Schedule):
     """Optional linear warm-up from ``warmup_init`` to ``init`` over ``warmup_steps``, then
-    ``init * (alpha + (1 - alpha) * (1 + cos(pi * s / decay_steps)) / 2)`` for the s-th step after it
-    (optax's ``warmup_cosine_decay_schedule``); ``alpha * init`` after ``decay_steps``."""
+    ``init * (alpha + (1 - alpha) * (1 + cos(pi * s / c)) / 2)`` for the s-th step after it, with
+    ``c = decay_steps - warmup_steps``: ``decay_steps`` counts the whole schedule, warm-up included,
+    as optax's ``warmup_cosine_decay_schedule`` (``end_value = alpha * init``) counts it; without a
+    warm-up this is optax's ``cosine_decay_schedule``.  ``alpha * init`` from step ``decay_steps`` on."""
 
     def __init__(self, init: float, decay_steps: int, *, alpha: float = 0.0, warmup_steps: int = 0,
                  warmup_init: float = 0.0):  # fmt: skip
@@ -130,11 +133,15 @@ class cosine_decay(Schedule):
         self.decay_steps = integer(decay_steps, "decay_steps", low=1)
         self.alpha = real_scalar(alpha, "alpha", low=0.0, high=1.0)
         self.warmup_steps = integer(warmup_steps, "warmup_steps", low=0)
+        if self.warmup_steps >= self.decay_steps:
+            raise ValueError(f"warmup_steps={self.warmup_steps} leaves no decay: decay_steps={self.decay_steps} "
+                             "counts the whole schedule, warm-up included (as optax's)")  # fmt: skip
         self.warmup_init = real_scalar(warmup_init, "warmup_init", low=0.0)
 
     def _values(self, t):
-        after = np.clip(t - self.warmup_steps, 0, self.decay_steps)
-        cosine = self.init * (self.alpha + (1 - self.alpha) * 0.5 * (1 + np.cos(np.pi * after / self.decay_steps)))
+        cosine_steps = self.decay_steps - self.warmup_steps
+        after = np.clip(t - self.warmup_steps, 0, cosine_steps)
+        cosine = self.init * (self.alpha + (1 - self.alpha) * 0.5 * (1 + np.cos(np.pi * after / cosine_steps)))
         if not self.warmup_steps:
             return cosine
         warmup = self.warmup_init + (self.init - self.warmup_init) * (t / self.warmup_steps)
