@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="where to write the convergence plot (default: %(default)s; needs matplotlib)")
     demo.add_argument("--no-plot", action="store_true", help="do not write the plot")  # fmt: skip
     bench = commands.add_parser("bench", help="time fastdescent against its peers on this machine")
-    bench.add_argument("--quick", action="store_true", help="small sizes: a run of seconds")
+    bench.add_argument("--quick", action="store_true", help="small sizes: one to two minutes, most of it compiling the Numba kernels on a first run")
     bench.add_argument("--json", metavar="PATH", help="write every figure to this JSON file")
     bench.add_argument("--plot", metavar="PATH", help="draw a bar chart to this PNG (needs matplotlib)")
     bench.add_argument("--dask", action="store_true",
