@@ -34,10 +34,13 @@ class SGD(Optimizer):
     """torch.optim.SGD, step for step::
 
         g <- g + weight_decay * p
-        b <- g                                   (first step)
-        b <- momentum * b + (1 - dampening) * g  (later steps)
+        b <- g                                   (the first step with momentum)
+        b <- momentum * b + (1 - dampening) * g  (later steps with momentum)
         g <- g + momentum * b   if nesterov else   b
         p <- p - lr * g
+
+    ``state[p]`` holds ``momentum_buffer`` (torch's) and the counts ``step`` and ``momentum_steps``
+    (torch tells its first momentum step by a buffer that is still None).
     """
 
     rule = sgd
