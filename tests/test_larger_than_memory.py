@@ -63,10 +63,19 @@ def _assert_same_fit(result, expected):
     assert (result.n_iter, result.n_steps) == (expected.n_iter, expected.n_steps)
 
 
+# Each of these compiles chunked Numba kernels of its own, 20-35 s a dtype on a 2-core CI machine
+# (a third of the suite's Numba compiling): with Numba they run in float64 only.  Their units'
+# float32 bits are covered in memory on every backend (test_units.py), and the chunked float32
+# path with Numba by the other methods here.
+NUMBA_FLOAT64_ONLY = {"gd-adam", "sgd-nadam", "sgd-rmsprop-in-order", "gd-huber-l1", "sgd-epsilon-insensitive-elastic-net"}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunking", CHUNKINGS, ids=str)
 @pytest.mark.parametrize("method", METHODS)
 def test_dask_fit_equals_in_memory_fit(backend, dtype, chunking, method):
+    if backend == "numba" and dtype == np.float32 and method in NUMBA_FLOAT64_ONLY:
+        pytest.skip("float32 with Numba: covered in memory (see NUMBA_FLOAT64_ONLY)")
     X, y = _data(dtype)
     options = METHODS[method]
     Xd, yd = _dask(X, y, chunking)
