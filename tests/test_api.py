@@ -34,6 +34,13 @@ def test_environment_variable_with_unknown_name(monkeypatch):
         fastdescent.mse_loss_grad(np.ones((2, 1)), np.ones(2), np.ones(1))
 
 
+def test_show_config_reports_a_bad_environment_variable_instead_of_raising(monkeypatch, capsys):
+    """Its output is what a bug report needs, most of all when the backend cannot be chosen."""
+    monkeypatch.setenv("FASTDESCENT_BACKEND", "fortran")
+    fastdescent.show_config()
+    assert "default backend:   none: environment variable FASTDESCENT_BACKEND" in capsys.readouterr().out
+
+
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(ValueError, match=r"backend must be one of .*'cpp'"):
         fastdescent.fit_linear(np.ones((2, 1)), np.ones(2), backend="gpu")

@@ -27,6 +27,31 @@ def test_callback_every_k_epochs_sees_the_fit_and_changes_no_bit(backend, data):
     assert infos[0].coef.shape == (5,) and infos[0].validation_score is None
 
 
+@pytest.mark.parametrize("stopping", [{"tol": 1e-12, "n_iter_no_change": 50}, {"gtol": 1e-12}, {}])
+@pytest.mark.parametrize("every", [1, 2, 4, 5])
+def test_callback_every_k_epochs_also_when_the_fit_may_stop_early(data, stopping, every):
+    """A fit that may stop early runs 1, 2, 4, ... epochs a call: the calls ended at epochs 1, 3,
+    5, ..., and callback_every=2 was never called (4: only at epoch 8, by chance)."""
+    X, y = data
+    infos = []
+    fit = fastdescent.fit_linear(X, y, lr=0.01, batch_size=16, max_iter=11, random_state=0, callback=infos.append,
+                                 callback_every=every, **stopping)  # fmt: skip
+    assert [info.epoch for info in infos] == list(range(every, fit.n_iter + 1, every))
+
+
+@pytest.mark.parametrize("average", [True, 40])
+def test_a_callback_sees_the_coefficients_the_fit_would_return(backend, data, average):
+    """Once averaging has begun those are the average's (the callback saw the iterate)."""
+    X, y = data
+    infos = []
+    options = {"lr": 0.01, "batch_size": 16, "random_state": 0, "average": average, "backend": backend}
+    fastdescent.fit_linear(X, y, max_iter=3, callback=infos.append, **options)
+    for info in infos:
+        fit = fastdescent.fit_linear(X, y, max_iter=info.epoch, **options)
+        assert_same_bits(info.coef, fit.coef)
+        assert_same_bits(np.float64(info.intercept), np.float64(fit.intercept))
+
+
 def test_a_callback_returning_true_stops(backend, data):
     X, y = data
     fit = fastdescent.fit_linear(X, y, lr=0.01, max_iter=100, backend=backend, callback=lambda info: info.epoch >= 4)

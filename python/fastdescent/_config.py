@@ -15,6 +15,10 @@ def config() -> dict:
     from . import __version__
 
     available = _backends.available_backends()
+    try:
+        default = _backends.resolve("auto")[0]
+    except ValueError as error:  # a bad FASTDESCENT_BACKEND: what a bug report needs to show, not a crash
+        default = f"none: {error}"
     info = {
         "fastdescent": __version__,
         "python": sys.version.split()[0],
@@ -22,7 +26,7 @@ def config() -> dict:
         "machine": platform.machine(),
         "numpy": np.__version__,
         "backends": available,
-        "default backend": _backends.resolve("auto")[0],
+        "default backend": default,
         "missing backends": dict(_backends._why_missing),
     }
     try:

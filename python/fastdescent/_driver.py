@@ -25,7 +25,7 @@ from ._errors import DivergenceError
 from ._plan import LOSS_GROWTH_LIMIT, Plan, Rates
 from ._records import FitData, FitState, History, Rows
 from ._shuffles import Shuffles, row_orders
-from ._state import steps_taken
+from ._state import solution, steps_taken
 from ._units import rate_policy
 
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
@@ -45,7 +45,8 @@ THREADED_CHUNK_VALUES = 1 << 20
 
 @dataclass(frozen=True)
 class EpochInfo:
-    """What a ``callback`` sees after an epoch (``epoch`` counts from 1)."""
+    """What a ``callback`` sees after an epoch (``epoch`` counts from 1); ``coef`` and ``intercept``
+    are what the fit would return after it (the average once averaging has begun)."""
 
     epoch: int
     loss: float
@@ -134,7 +135,8 @@ def run(
     ahead = (not chunked and (shuffled or rates.per_step is not None) and not may_stop_early and watch.callback is None
              and epoch_rows >= DRAW_AHEAD_ROWS)  # fmt: skip
     sizes = _call_sizes(max_iter, per_call, 1 if may_stop_early or ahead else per_call,
-                        max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter)  # fmt: skip
+                        max(1, RATE_BUDGET // steps_per_epoch) if rates.per_step is not None else max_iter,
+                        watch.callback_every if watch.callback is not None else None)  # fmt: skip
     helper = ThreadPoolExecutor(1, thread_name_prefix="fastdescent-ahead") if ahead else None
     shuffles = Shuffles(rng, lambda generator, k, marks: row_orders(generator, n, train_rows, k, shuffled, plan.sag,
                                                                     plan.chunks, marks), helper)  # fmt: skip
@@ -260,12 +262,16 @@ def _threads_through_chunks(backend, X, plan: Plan, train_rows) -> bool:
     )  # fmt: skip
 
 
-def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int) -> Iterator[int]:
+def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int, period: int | None = None) -> Iterator[int]:
     """Epochs per native call: from ``first``, doubling up to ``per_call`` (and the rate budget),
-    made one at a time (a fit that stops after 20 of max_iter = 1e8 epochs makes a few)."""
+    made one at a time (a fit that stops after 20 of max_iter = 1e8 epochs makes a few).  No call
+    crosses a multiple of ``period`` (the callback's): the callback runs after every such epoch
+    (doubling from 1 ended calls at epochs 1, 3, 5, ...: callback_every=2 was never called)."""
     done, next_call = 0, min(first, per_call)
     while done < max_iter:
         size = min(next_call, max_iter - done, rate_limit)
+        if period is not None:
+            size = min(size, period - done % period)
         yield size
         done += size
         next_call = min(2 * next_call, per_call)
@@ -287,7 +293,7 @@ def _validation_scale(y, weights, validation) -> float:
 
 
 def _epoch_info(state: FitState, plan: Plan, done: int, history: History, validation, rates: Rates) -> EpochInfo:
-    d = state.theta.shape[0] - 1
+    coef, intercept = solution(state, plan.kernel.average_start, plan.kernel.fit_intercept)
     last_rate = rate_policy.rate(rates.at(steps_taken(state) - 1), state.progress[0]["rate_divisions"],
                                  plan.kernel.rate_policy.divisors)
     return EpochInfo(
@@ -295,8 +301,8 @@ def _epoch_info(state: FitState, plan: Plan, done: int, history: History, valida
         loss=float(history.losses[done - 1]),
         grad_norm=float(history.grad_norms[done - 1]),
         lr=float(last_rate),
-        coef=state.theta[:d].copy(),
-        intercept=float(state.theta[d]),
+        coef=coef,
+        intercept=float(intercept),
         validation_score=float(history.scores[done - 1]) if validation.shape[0] else None,
     )
 
