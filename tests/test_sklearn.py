@@ -357,3 +357,36 @@ def test_every_weight_zero_is_scikit_learns_error():
     X, y = make_regression(n_samples=40, n_features=3, random_state=0)
     with pytest.raises(ValueError, match="at least one non-zero"):
         SGDRegressor().fit(X, y, sample_weight=np.zeros(40))
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.5}, {"average": True}, {"average": 30}])
+def test_sag_partial_fit_goes_on_with_the_rules_state_and_the_average(options):
+    """Each partial_fit's rows are new samples for SAG: only its memory starts afresh.  It used to
+    restart the momentum, the average and the step count too.  With full batches and rows in order
+    every step stores every row, so k calls are one k-epoch fit, up to the rounding of the memory's
+    running sums (rebuilt from zero at each call instead of updated)."""
+    X, y = make_regression(n_samples=20, n_features=3, random_state=0)
+    params = {"solver": "sag", "batch_size": None, "learning_rate": "constant", "eta0": 0.01, "tol": None,
+              "shuffle": False, **options}  # fmt: skip
+    whole = SGDRegressor(max_iter=4, **params).fit(X, y)
+    calls = SGDRegressor(**params)
+    for _ in range(4):
+        calls.partial_fit(X, y)
+    np.testing.assert_allclose(calls.coef_, whole.coef_, rtol=1e-12)
+    np.testing.assert_allclose(calls.intercept_, whole.intercept_, rtol=1e-12)
+    assert calls.t_ == whole.t_
+
+
+def test_partial_fit_after_the_solver_changed_is_a_clear_error_and_options_may_turn_on():
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    model = SGDRegressor(solver="sgd", learning_rate="constant", eta0=0.01).partial_fit(X, y)
+    before = model.coef_.copy()
+    model.set_params(solver="adam")
+    with pytest.raises(ValueError, match="the solver changed since the last call .*'sgd' to 'adam'.*call fit"):
+        model.partial_fit(X, y)
+    assert_same_bits(model.coef_, before)
+    model.set_params(solver="sag").partial_fit(X, y).set_params(solver="sgd").partial_fit(X, y)  # one rule: fine
+    for solver, option in [("adam", "amsgrad"), ("rmsprop", "centered")]:
+        model = SGDRegressor(solver=solver, learning_rate="constant", eta0=0.01).partial_fit(X, y)
+        model.set_params(**{option: True}).partial_fit(X, y)  # its new state starts as state_like starts it
+        assert np.isfinite(model.coef_).all()

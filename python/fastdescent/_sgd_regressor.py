@@ -31,11 +31,10 @@ from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._driver import Watch, run
 from ._errors import DivergenceError
 from ._objective_terms import check_solver, loss_plan, sklearn_penalty
-from ._units import penalties
 from ._records import aligned
 from ._plan import (RATE_PIECE, Rates, generator, initial_theta, make_plan, reads_in_chunks, shuffle_mode,
                     split_validation)
-from ._state import new_state, restart_tol, solution, steps_taken
+from ._state import continued_state, new_state, solution, steps_taken
 from ._solvers import solver_plan
 from ._units.rules import RULES
 from ._validation import as_sample_weight, flag, integer, real_scalar
@@ -412,16 +411,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             chunks=None if chunked or self.shuffle != "chunked" else shuffle_chunks(n, X.shape[1], X.dtype,
                                                                                     self.chunk_rows),
         )  # fmt: skip
-        if start is not None or new_samples:  # with SAG each partial_fit's rows are new samples
-            self._state = new_state(self._state.theta if start is None else start, n, plan)
-        else:
-            self._state = aligned(self._state)  # an unpickled estimator's arrays may not be
-            restart_tol(self._state)
-            # each call starts the L1 totals afresh, as scikit-learn's _plain_sgd (and the penalty
-            # may have changed since the last call)
-            theta = self._state.theta
-            self._state = self._state._replace(penalty=penalties.state_like(plan.kernel.penalty, theta.shape[0] - 1,
-                                                                            theta.dtype))  # fmt: skip
+        if start is not None:
+            self._state = new_state(start, n, plan)
+        else:  # with SAG each partial_fit's rows are new samples: its memory starts afresh
+            self._state = continued_state(aligned(self._state), n, plan, new_samples)  # (unpickled: maybe unaligned)
         # A chunked fit checks each chunk's values as it reaches it; a bad one raises, and the
         # caller's _as_before_if_it_fails puts the state and the generator back.
         outcome = run(
