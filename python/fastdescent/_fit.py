@@ -179,7 +179,9 @@ def fit_linear(
         Stop once the norm of the epoch's mean step gradient is below gtol.
     early_stopping, validation_fraction : bool, float
         Hold out a seeded ``validation_fraction`` of the rows; the tol rule then watches the R^2 on
-        them (scikit-learn's early stopping) instead of the training loss.
+        them (scikit-learn's early stopping) instead of the training loss.  It needs ``tol`` (with
+        ``tol=None`` nothing stops the fit early), and the fit returns its last coefficients, not
+        the best epoch's, as scikit-learn's SGD does.
     callback, callback_every : callable, int
         ``callback(info)`` with an :class:`EpochInfo` every ``callback_every`` epochs; returning
         True stops the fit.  The native loop runs in chunks of that many epochs in between.

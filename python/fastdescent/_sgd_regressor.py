@@ -208,7 +208,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``X`` (scikit-learn's ``max_iter=1``), continuing from the current state.
 
-        With ``solver="sag"`` each call's rows are new samples: the stored gradients start afresh.
+        With ``solver="sag"`` each call's rows are new samples: the stored gradients start afresh
+        (the momentum, the average and the step count go on, as for every solver).  Another
+        ``solver`` set between calls is a ValueError: call ``fit`` to start afresh.
         """
         first_call = getattr(self, "coef_", None) is None
         # Every call, not only the first (scikit-learn checks once): a parameter set since then
