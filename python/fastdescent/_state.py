@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._records import FitState, SagMemory, new_progress
-from ._units import penalties
+from ._units import penalties, rules
 
 
 def new_state(theta: np.ndarray, n_samples: int, plan) -> FitState:
@@ -39,7 +39,7 @@ def continued_state(state: FitState, n_samples: int, plan, new_samples: bool) ->
     d = theta.shape[0] - 1
     fresh = plan.rule.state_like(plan.rule_settings, theta)
     if type(state.rule) is not type(fresh):
-        before = type(state.rule).__module__.rsplit(".", 1)[-1]  # the rule's module: its name
+        before = next(name for name, rule in rules.RULES.items() if isinstance(state.rule, rule.State))
         raise ValueError(f"the solver changed since the last call (from the rule {before!r} to {plan.rule.NAME!r}): "
                          "its state cannot go on; call fit to start afresh")  # fmt: skip
     rule = type(fresh)(*(old if old.shape == new.shape else new for old, new in zip(state.rule, fresh)))
