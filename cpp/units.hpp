@@ -16,7 +16,7 @@ struct LossCode;  // row_terms(r, s, weighted, hyper, q, term)
 
 template <class Penalty>
 struct PenaltyCode;  // add_to_loss(loss, w, d, hyper) -> loss; add_to_gradient(grad, w, i, hyper);
-                    // accrue(state, hyper, rate) -> total; apply_accrued(w, average, averaging, state, i, hyper, total);
+                    // accrue(state, hyper, rate, averaged_count) -> accrued; apply_accrued(w, average, averaging, state, i, hyper, accrued);
                     // kMovesCoefficients: whether apply_accrued does anything
 
 }  // namespace FASTDESCENT_ARCH

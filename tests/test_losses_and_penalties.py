@@ -102,18 +102,41 @@ def test_each_partial_fit_starts_the_l1_totals_afresh_as_scikit_learn():
         assert not np.array_equal(whole.coef_, ours.coef_)
 
 
-def test_averaging_with_l1_is_scikit_learns_average():
-    """scikit-learn's lazily stored average takes each truncation in full: so does ours."""
+@pytest.mark.parametrize("penalty", [{"penalty": "l1"}, {"penalty": "elasticnet", "l1_ratio": 0.5}])
+def test_averaging_with_l1_is_scikit_learns_average(penalty):
+    """scikit-learn's lazily stored average takes a part of each truncation (its a / b, over the
+    weight scale): so does ours, in one call and over several."""
     from sklearn.linear_model import SGDRegressor as ScikitSGDRegressor
 
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(100, 4)), rng.normal(size=100)
+    params = {**PARAMS, **penalty}
     for average in (True, 30):
-        theirs = ScikitSGDRegressor(average=average, max_iter=2, tol=None, **PARAMS).fit(X, y)
+        theirs = ScikitSGDRegressor(average=average, max_iter=20, tol=None, **params).fit(X, y)
+        again = ScikitSGDRegressor(average=average, **params).partial_fit(X, y).partial_fit(X, y).partial_fit(X, y)
         for backend in fastdescent.available_backends():
-            ours = fastdescent.SGDRegressor(average=average, max_iter=2, tol=None, backend=backend, **PARAMS).fit(X, y)
+            ours = fastdescent.SGDRegressor(average=average, max_iter=20, tol=None, backend=backend, **params).fit(X, y)
             np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9)
+            ours = fastdescent.SGDRegressor(average=average, backend=backend, **params)
+            ours.partial_fit(X, y).partial_fit(X, y).partial_fit(X, y)
+            np.testing.assert_allclose(ours.coef_, again.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_averaged_elastic_net_follows_scikit_learns_scale_through_its_reset():
+    """A weight scale below 1e-9 is folded into the coefficients (scikit-learn's reset_wscale), and
+    the average's share of a truncation starts again from there."""
+    from sklearn.linear_model import SGDRegressor as ScikitSGDRegressor
+
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(200, 3)), rng.normal(size=200)
+    params = {"penalty": "elasticnet", "l1_ratio": 0.3, "alpha": 0.5, "learning_rate": "constant", "eta0": 0.05,
+              "shuffle": False, "average": 10, "max_iter": 15, "tol": None}  # fmt: skip
+    # the scale shrinks by 1 - 0.7 * 0.5 * 0.05 a step: below 1e-9 after ~1170 steps, twice in 3000
+    theirs = ScikitSGDRegressor(**params).fit(X, y)
+    for backend in fastdescent.available_backends():
+        ours = fastdescent.SGDRegressor(backend=backend, **params).fit(X, y)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8, atol=1e-12)
 
 
 def test_the_penalty_may_change_between_partial_fit_calls():
@@ -135,7 +158,7 @@ def test_a_float32_l1_total_does_not_stall():
     state = elastic_net.state_like(hyper, 1, np.dtype(np.float32))
     state.total[0] = 1.0
     for _ in range(10_000):
-        elastic_net.accrue(state, hyper, np.float32(1e-9))
+        elastic_net.accrue(state, hyper, np.float32(1e-9), np.float32(0))
     assert abs(float(state.total[0]) - (1.0 + 1e-5)) < 2e-7
 
 

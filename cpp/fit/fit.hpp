@@ -169,13 +169,14 @@ private:
         const auto step = RuleCode<Rule>::begin_step(hyper, rate_, t, schedule_.table, row);
         const auto penalty = plan_.penalty;
         const auto penalty_state = state_.penalty;
-        const T total = PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_);  // reads no coefficient
         T* const theta = state_.theta;
         T* const average = state_.average;
         const T* const grad = grad_.data();
         const bool averages = plan_.average_start >= 0 && t + 1 > plan_.average_start;
         const std::int64_t averaged = t + 1 - plan_.average_start;
         const T count = static_cast<T>(averaged);
+        const auto accrued =  // reads no coefficient
+            PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_, averages ? count : T(0));
         if (PenaltyCode<Penalty>::kMovesCoefficients && !averages) {
             // Each coefficient's update and penalty in one pass (each reads and writes index j
             // alone: the same operations in the same order): as two passes elastic net stored and
@@ -184,7 +185,7 @@ private:
             // as long.
             for (std::size_t j = 0; j < d_; ++j) {
                 RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
-                PenaltyCode<Penalty>::apply_accrued(theta, average, false, penalty_state, j, penalty, total);
+                PenaltyCode<Penalty>::apply_accrued(theta, average, false, penalty_state, j, penalty, accrued);
             }
             if (moving_ > d_) RuleCode<Rule>::update(theta, grad, rule_state, d_, hyper, step);
         } else {
@@ -194,7 +195,7 @@ private:
             // After averaging, as scikit-learn: the coefficients only (the intercept is not penalised).
             if (PenaltyCode<Penalty>::kMovesCoefficients)
                 for (std::size_t j = 0; j < d_; ++j)
-                    PenaltyCode<Penalty>::apply_accrued(theta, average, averages, penalty_state, j, penalty, total);
+                    PenaltyCode<Penalty>::apply_accrued(theta, average, averages, penalty_state, j, penalty, accrued);
         }
         progress.steps = t + 1;
         ++steps_;

@@ -45,7 +45,7 @@ struct PenaltyCode<penalties::L2> {
     }
 
     template <class T>
-    static T accrue(const penalties::L2::State<T>&, const penalties::L2::Hyper<T>&, T rate) {
+    static T accrue(const penalties::L2::State<T>&, const penalties::L2::Hyper<T>&, T rate, T) {
         return rate;
     }
 

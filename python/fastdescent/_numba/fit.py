@@ -120,15 +120,16 @@ def _step_along(grad, theta, epoch_sums, progress, rule_state, penalty_state, av
         rules.update(theta, grad, rule_state, j, hyper, step)
     p["steps"] = t + 1
     averages = plan.average_start >= 0 and t + 1 > plan.average_start
+    count = T(0)
     if averages:
         averaged = t + 1 - plan.average_start
         count = T(averaged)
         for j in range(k):
             averaging.update(theta, average, j, averaged, count)
     penalty = plan.penalty
-    total = penalties.accrue(penalty_state, penalty, rate)  # after averaging, as scikit-learn
+    accrued = penalties.accrue(penalty_state, penalty, rate, count)  # after averaging, as scikit-learn
     for j in range(theta.shape[0] - 1):
-        penalties.apply_accrued(theta, average, averages, penalty_state, j, penalty, total)
+        penalties.apply_accrued(theta, average, averages, penalty_state, j, penalty, accrued)
     return rate
 
 

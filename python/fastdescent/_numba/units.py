@@ -152,20 +152,20 @@ def _penalty_add_to_gradient(grad, w, i, hyper):
 
 
 @overload(penalties.accrue, jit_options=OPTIONS, inline="always")
-def _penalty_accrue(state, hyper, rate):
+def _penalty_accrue(state, hyper, rate, averaged_count):
     accrue = _unit_of(penalties, hyper).accrue
 
-    def penalty_accrue(state, hyper, rate):
-        return accrue(state, hyper, rate)
+    def penalty_accrue(state, hyper, rate, averaged_count):
+        return accrue(state, hyper, rate, averaged_count)
 
     return penalty_accrue
 
 
 @overload(penalties.apply_accrued, jit_options=OPTIONS, inline="always")
-def _penalty_apply_accrued(w, average, averaging, state, i, hyper, total):
+def _penalty_apply_accrued(w, average, averaging, state, i, hyper, accrued):
     apply_accrued = _unit_of(penalties, hyper).apply_accrued
 
-    def penalty_apply_accrued(w, average, averaging, state, i, hyper, total):
-        apply_accrued(w, average, averaging, state, i, hyper, total)
+    def penalty_apply_accrued(w, average, averaging, state, i, hyper, accrued):
+        apply_accrued(w, average, averaging, state, i, hyper, accrued)
 
     return penalty_apply_accrued

@@ -109,12 +109,14 @@ def take_step(sums, count, state, plan, schedule, rows_per_epoch, sag_batch=None
     rules.update(state.theta, grad, state.rule, moving, plan.rule, step)
     progress["steps"] = t + 1
     averages = plan.average_start >= 0 and t + 1 > plan.average_start
+    count = T(0)
     if averages:
         averaged = t + 1 - plan.average_start
-        averaging.update(state.theta, state.average, moving, averaged, T(averaged))
-    total = penalties.accrue(state.penalty, plan.penalty, rate)  # after averaging, as scikit-learn
+        count = T(averaged)
+        averaging.update(state.theta, state.average, moving, averaged, count)
+    accrued = penalties.accrue(state.penalty, plan.penalty, rate, count)  # after averaging, as scikit-learn
     penalties.apply_accrued(state.theta, state.average, averages, state.penalty, slice(0, d), plan.penalty,
-                            total)  # fmt: skip
+                            accrued)  # fmt: skip
     return _status.RAN_ALL, rate
 
 

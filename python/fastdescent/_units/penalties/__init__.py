@@ -3,8 +3,9 @@
 A penalty module defines ``NAME``, ``RULES`` (the fits' update rules it runs with; None: all),
 ``Hyper``, ``State``, ``hyper(dtype, ...)``, ``state_like(hyper, d, dtype)``, ``add_to_loss(loss, w,
 hyper)``, ``add_to_gradient(grad, w, i, hyper)`` (what the step's gradient carries, element-wise,
-coefficients only), and what acts after each step: ``total = accrue(state, hyper, rate)`` once,
-then ``apply_accrued(w, average, averaging, state, i, hyper, total)`` per coefficient (moving the
+coefficients only), and what acts after each step: ``accrued = accrue(state, hyper, rate,
+averaged_count)`` once (``averaged_count``: the averaged steps so far, 0 before averaging), then
+``apply_accrued(w, average, averaging, state, i, hyper, accrued)`` per coefficient (moving the
 running average too once ``averaging``).
 ``cpp/penalties/<name>.hpp`` is the same penalty in C++.
 """
@@ -40,9 +41,9 @@ def state_like(hyper, d, dtype):
     return of(hyper).state_like(hyper, d, dtype)
 
 
-def accrue(state, hyper, rate):
-    return of(hyper).accrue(state, hyper, rate)
+def accrue(state, hyper, rate, averaged_count):
+    return of(hyper).accrue(state, hyper, rate, averaged_count)
 
 
-def apply_accrued(w, average, averaging, state, i, hyper, total) -> None:
-    of(hyper).apply_accrued(w, average, averaging, state, i, hyper, total)
+def apply_accrued(w, average, averaging, state, i, hyper, accrued) -> None:
+    of(hyper).apply_accrued(w, average, averaging, state, i, hyper, accrued)

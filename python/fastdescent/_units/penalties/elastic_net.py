@@ -17,14 +17,20 @@ what it has not yet paid of it::
     w_j > 0:  w_j = max(0, z - (u + q_j))
     w_j < 0:  w_j = min(0, z + (u - q_j))
     q_j = q_j + (w_j - z)
-    averaging: avg_j = avg_j + (w_j - z)
+    averaging: avg_j = avg_j + (w_j - z) * share
 
-The last line is scikit-learn's arithmetic: its average is stored lazily (Bottou's ``(aw +
-a w) / b``, ``a / b = 1``), and ``l1penalty`` writes w, so each truncation moves its average by as
-much as the coefficient.  (With elastic net's L2 share its weight scale makes that factor differ
-from 1 by the accumulated shrinkage ``eta * alpha``; we move the average by the full amount.)
-``u`` and ``q`` persist across steps and epochs of one call; each call of ``partial_fit`` starts
-them afresh, as scikit-learn's ``_plain_sgd`` does.  Only a step of one rate for every coordinate has an eta:
+The last line is scikit-learn's arithmetic: its average is stored lazily (Bottou's ``(aw + a w) /
+b``), and ``l1penalty`` writes w without telling ``aw``, so each truncation moves the average by
+``a / b`` times the coefficient's move in its scaled units.  ``a / b`` is ``S / count`` (``S``: the
+sum of the weight scales of the averaged steps since the call began, ``count``: the averaged
+steps so far), and the weight scale ``s`` (the product of the L2 share's shrinkage ``1 - 2 *
+strength * eta`` since the call began, back to 1 when it falls below 1e-9, as scikit-learn's
+``reset_wscale``) turns the move into coefficient units: ``share = S / (count * s)``.  So, after
+each step ``accrue`` also updates ``s = s * (1 - twice_strength * eta)`` (``s < 1e-9``: ``s = 1``,
+``S = 0``) and, averaging, ``S = S + s``, and returns ``Accrued(total, share)``; the average moves by
+``moved * share``.  With no L2 share in one call, ``share`` is ``count / count``, 1 exactly.
+``u``, ``q``, ``s`` and ``S`` persist across steps and epochs of one call; each call of ``fit`` and
+``partial_fit`` starts them afresh, as scikit-learn's ``_plain_sgd`` does.  Only a step of one rate for every coordinate has an eta:
 the fits run this penalty with the ``sgd`` rule (momentum and averaging included), not SAG or the
 adaptive rules (``RULES``).
 """
@@ -56,6 +62,17 @@ class State(NamedTuple):
     total: np.ndarray  # (1,) u: the L1 penalty every coefficient has had to pay so far
     compensation: np.ndarray  # (1,) what Kahan's sum of u has not yet added
     applied: np.ndarray  # (d,) q: what each has paid
+    scale: np.ndarray  # (1,) s: scikit-learn's weight scale, the L2 share's shrinkage since the call began
+    scale_sum: np.ndarray  # (1,) S: the sum of s over the averaged steps since the call began (or s's reset)
+
+
+class Accrued(NamedTuple):
+    total: np.floating  # u after this step
+    average_share: np.floating  # what part of a coefficient's truncation moves its average
+
+
+# scikit-learn's WeightVector folds its scale into the coefficients below this.
+SCALE_FLOOR = 1e-9
 
 
 def hyper(dtype: np.dtype, l1: float = 0.0, strength: float = 0.0, name: str = "l1", l2_name: str = "l2") -> Hyper:
@@ -66,7 +83,7 @@ def hyper(dtype: np.dtype, l1: float = 0.0, strength: float = 0.0, name: str = "
 
 
 def state_like(hyper: Hyper, d: int, dtype: np.dtype) -> State:
-    return State(np.zeros(1, dtype), np.zeros(1, dtype), np.zeros(d, dtype))
+    return State(np.zeros(1, dtype), np.zeros(1, dtype), np.zeros(d, dtype), np.ones(1, dtype), np.zeros(1, dtype))
 
 
 def add_to_loss(loss, w, hyper: Hyper):
@@ -80,18 +97,32 @@ def add_to_gradient(grad, w, i, hyper: Hyper) -> None:
     l2.add_to_gradient(grad, w, i, hyper)
 
 
-def accrue(state: State, hyper: Hyper, rate):
-    """The new total u, stored and returned (``apply_accrued`` takes it as a value: read from the
-    state inside the element loop, it was loaded again after every store to w)."""
+def accrue(state: State, hyper: Hyper, rate, averaged_count) -> Accrued:
+    """The new total u and the average's share of a truncation (``averaged_count``: the averaged
+    steps so far, this one included; 0 before averaging), stored and returned (``apply_accrued``
+    takes them as values: read from the state inside the element loop, they were loaded again
+    after every store to w)."""
+    T = type(hyper.zero)
     increment = hyper.l1 * rate - state.compensation[0]
     total = state.total[0] + increment
     state.compensation[0] = (total - state.total[0]) - increment
     state.total[0] = total
-    return total
+    scale = state.scale[0] * (T(1) - hyper.twice_strength * rate)
+    scale_sum = state.scale_sum[0]
+    if scale < T(SCALE_FLOOR):
+        scale = T(1)
+        scale_sum = T(0)
+    share = T(0)
+    if averaged_count > T(0):
+        scale_sum = scale_sum + scale
+        share = scale_sum / (averaged_count * scale)
+    state.scale[0] = scale
+    state.scale_sum[0] = scale_sum
+    return Accrued(total, share)
 
 
-def apply_accrued(w, average, averaging, state: State, i, hyper: Hyper, total) -> None:
-    u = total
+def apply_accrued(w, average, averaging, state: State, i, hyper: Hyper, accrued: Accrued) -> None:
+    u = accrued.total
     z = w[i]
     q = state.applied[i]
     down = z - (u + q)
@@ -101,5 +132,5 @@ def apply_accrued(w, average, averaging, state: State, i, hyper: Hyper, total) -
     moved = truncated - z  # before w[i] is written: in numpy z is a view of it
     state.applied[i] = q + moved
     if averaging:
-        average[i] = average[i] + moved
+        average[i] = average[i] + moved * accrued.average_share
     w[i] = truncated

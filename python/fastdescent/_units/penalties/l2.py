@@ -51,9 +51,9 @@ def add_to_gradient(grad, w, i, hyper) -> None:
         grad[i] = grad[i] + hyper.twice_strength * w[i]
 
 
-def accrue(state, hyper, rate):
+def accrue(state, hyper, rate, averaged_count):
     return rate
 
 
-def apply_accrued(w, average, averaging, state, i, hyper, total) -> None:
+def apply_accrued(w, average, averaging, state, i, hyper, accrued) -> None:
     pass
