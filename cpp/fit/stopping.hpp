@@ -52,6 +52,14 @@ Status on_stall(double last_rate, Progress& p, const RatePolicy<T>& policy) {
 
 // After an epoch with finite weights: the norm of its mean step gradient (epoch_sums[1 .. moving]),
 // the validation score (NaN without validation), the stopping rules and the rate policy.
+// R^2 as scikit-learn's r2_score gives it: 1 - loss * scale; targets that do not vary (scale inf)
+// score 1 if predicted exactly, else 0; one row (scale NaN) scores NaN, which never improves and
+// never stalls.
+inline double validation_score(double validation_loss, double validation_scale) {
+    if (validation_scale == INFINITY) return validation_loss == 0.0 ? 1.0 : 0.0;
+    return 1.0 - validation_loss * validation_scale;
+}
+
 template <class T>
 Status close_epoch(const T* epoch_sums, std::size_t steps, std::size_t moving, T last_rate, bool has_validation,
                  T validation_loss, double validation_scale, Progress& progress, const Stopping& stopping,
@@ -64,7 +72,7 @@ Status close_epoch(const T* epoch_sums, std::size_t steps, std::size_t moving, T
     double criterion = epoch_loss;
     score = NAN;
     if (has_validation) {
-        score = 1.0 - static_cast<double>(validation_loss) * validation_scale;
+        score = validation_score(static_cast<double>(validation_loss), validation_scale);
         criterion = -score;
     }
     Status status = after_epoch(epoch_loss, grad_norm, criterion, progress, stopping);

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ from ._records import FitData, FitState, History, Rows
 from ._shuffles import Shuffles, row_orders
 from ._state import solution, steps_taken
 from ._units import rate_policy
+
+try:  # the warning scikit-learn's r2_score gives for one row, for code that filters it
+    from sklearn.exceptions import UndefinedMetricWarning
+except ImportError:  # fit_linear without scikit-learn
+    UndefinedMetricWarning = UserWarning
 
 # One native call is handed at most this many row indices (shuffles) and per-step rates.
 ORDER_BUDGET = 1 << 22
@@ -278,9 +284,16 @@ def _call_sizes(max_iter: int, per_call: int, first: int, rate_limit: int, perio
 
 
 def _validation_scale(y, weights, validation) -> float:
-    """R^2 = 1 - validation_loss * scale: scale = rows / (weighted sum of squares about the mean)."""
+    """R^2 = 1 - validation_loss * scale: scale = rows / (weighted sum of squares about the mean);
+    inf when the targets do not vary, NaN for one row (``epoch_end.validation_score``: scikit-learn's
+    ``r2_score``, which warns there)."""
     if not validation.shape[0]:
         return 1.0
+    if validation.shape[0] == 1:
+        warnings.warn("R^2 score is not well-defined with less than two samples: the one row held out for early "
+                      "stopping scores NaN every epoch, and the fit runs to max_iter; give a larger "
+                      "validation_fraction", UndefinedMetricWarning, stacklevel=4)  # fmt: skip
+        return math.nan
     values = y[validation].astype(np.float64)
     w = np.ones_like(values) if not weights.shape[0] else weights[validation].astype(np.float64)
     if not w.sum() > 0:
@@ -289,7 +302,7 @@ def _validation_scale(y, weights, validation) -> float:
             "score is undefined; give them weight, or a larger validation_fraction"
         )
     spread = float(np.sum(w * (values - np.average(values, weights=w)) ** 2))
-    return validation.shape[0] / spread if spread > 0 else 1.0
+    return validation.shape[0] / spread if spread > 0 else math.inf
 
 
 def _epoch_info(state: FitState, plan: Plan, done: int, history: History, validation, rates: Rates) -> EpochInfo:

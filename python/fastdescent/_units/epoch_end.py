@@ -14,6 +14,15 @@ from . import rate_policy, stopping
 from .primitives import lane_dot
 
 
+def validation_score(validation_loss, validation_scale):
+    """R^2 as scikit-learn's ``r2_score`` gives it: ``1 - loss * scale``; targets that do not vary
+    (scale inf) score 1 if predicted exactly, else 0; one row (scale NaN) scores NaN, which never
+    improves and never stalls."""
+    if validation_scale == np.inf:
+        return 1.0 if validation_loss == 0 else 0.0
+    return 1.0 - validation_loss * validation_scale
+
+
 def end_epoch(epoch_sums, steps, moving, last_rate, has_validation, validation_loss, validation_scale, progress,
               plan_stopping, plan_rate_policy):  # fmt: skip
     """``(grad_norm, score, status)``; score is NaN without validation rows."""
@@ -24,7 +33,7 @@ def end_epoch(epoch_sums, steps, moving, last_rate, has_validation, validation_l
     score = np.nan
     criterion = epoch_loss
     if has_validation:
-        score = 1.0 - np.float64(validation_loss) * validation_scale
+        score = validation_score(np.float64(validation_loss), validation_scale)
         criterion = -score
     status = stopping.after_epoch(epoch_loss, grad_norm, criterion, progress, plan_stopping)
     if status == _status.STALLED:
