@@ -25,10 +25,10 @@ EXPECTED_FAILURES = {
 }
 
 
-# scikit-learn's rule (and message): partial_fit refuses early_stopping=True, so the checks that
-# call partial_fit fail for its own SGDRegressor(early_stopping=True) too.
+# scikit-learn's rule (and message): partial_fit refuses early_stopping=True before a fit, so the
+# checks that call partial_fit first fail for its own SGDRegressor(early_stopping=True) too.
 PARTIAL_FIT_CHECKS = dict.fromkeys(
-    ("check_fit_score_takes_y", "check_n_features_in_after_fitting", "check_estimators_partial_fit_n_features"),
+    ("check_n_features_in_after_fitting", "check_estimators_partial_fit_n_features"),
     "partial_fit raises 'early_stopping should be False with partial_fit', as scikit-learn's does",
 )
 
@@ -46,8 +46,11 @@ PARTIAL_FIT_CHECKS = dict.fromkeys(
 def test_scikit_learn_estimator_checks(estimator, check):
     import warnings
 
+    from sklearn.exceptions import UndefinedMetricWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # early stopping on the checks' tiny data
         check(estimator)
 
 
@@ -272,6 +275,100 @@ def test_clipped_residuals_agree_across_backends():
 def test_early_stopping_with_partial_fit_is_scikit_learns_error():
     with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
         SGDRegressor(early_stopping=True).partial_fit(np.ones((4, 2)), np.arange(4.0))
+
+
+def test_partial_fit_after_an_early_stopping_fit_goes_on_as_scikit_learn():
+    """scikit-learn refuses early_stopping in partial_fit only before the model is fitted."""
+    X, y = make_regression(n_samples=80, n_features=3, random_state=0)
+    ours = SGDRegressor(early_stopping=True, random_state=0).fit(X, y)
+    theirs = ScikitSGDRegressor(early_stopping=True, random_state=0).fit(X, y)
+    t_ours, t_theirs = ours.t_, theirs.t_
+    ours.partial_fit(X, y)
+    theirs.partial_fit(X, y)
+    assert ours.t_ - t_ours == X.shape[0] == theirs.t_ - t_theirs
+
+
+@pytest.mark.parametrize(
+    "params", [{"tol": -1.0}, {"tol": np.inf}, {"tol": -np.inf}, {"tol": "x"}, {"eta0": 0.0, "learning_rate": "optimal"},
+               {"eta0": "x"}, {"average": 0}, {"average": -2}, {"verbose": -1}, {"verbose": 1.5}, {"verbose": "x"},
+               {"max_iter": 5.0}, {"alpha": "a"}, {"fit_intercept": 1}, {"loss": "hinge"}],
+    ids=str,
+)  # fmt: skip
+def test_a_bad_parameter_is_scikit_learns_invalid_parameter_error(params):
+    """A ValueError and a TypeError both, naming the parameter, where scikit-learn raises one too."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    (name,) = [key for key in params if key != "learning_rate"]
+    with pytest.raises(InvalidParameterError, match=name):
+        SGDRegressor(**params).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        ScikitSGDRegressor(**params).fit(X, y)
+    with pytest.raises(ValueError):
+        SGDRegressor(**params).partial_fit(X, y)
+    with pytest.raises(TypeError):
+        SGDRegressor(**params).fit(X, y)
+
+
+def test_the_convergence_warning_follows_scikit_learns_rule_n_iter_equals_max_iter():
+    """A fit that stops by tol at its last allowed epoch still warns, as scikit-learn's does."""
+    import warnings
+
+    X, y = make_regression(n_samples=50, n_features=3, noise=1.0, random_state=0)
+    epochs = SGDRegressor(shuffle=False).fit(X, y).n_iter_
+    assert epochs == ScikitSGDRegressor(shuffle=False).fit(X, y).n_iter_
+    for Regressor in (SGDRegressor, ScikitSGDRegressor):
+        with pytest.warns(ConvergenceWarning):
+            assert Regressor(shuffle=False, max_iter=epochs).fit(X, y).n_iter_ == epochs
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            Regressor(shuffle=False, max_iter=epochs + 1).fit(X, y)
+
+
+def test_early_stopping_scores_constant_targets_as_scikit_learns_r2():
+    """r2_score of targets that do not vary is 0 (1 if predicted exactly): no epoch improves."""
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    for seed in range(3):
+        ours = SGDRegressor(early_stopping=True, random_state=seed).fit(X, np.full(50, 3.0))
+        theirs = ScikitSGDRegressor(early_stopping=True, random_state=seed).fit(X, np.full(50, 3.0))
+        assert ours.n_iter_ == theirs.n_iter_ == 6
+        np.testing.assert_array_equal(ours.validation_scores_, np.zeros(6))
+
+
+def test_early_stopping_on_one_held_out_row_warns_and_runs_to_max_iter_as_scikit_learn():
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    X, y = make_regression(n_samples=10, n_features=2, random_state=0)
+    for Regressor in (SGDRegressor, ScikitSGDRegressor):
+        with pytest.warns(UndefinedMetricWarning), pytest.warns(ConvergenceWarning):
+            model = Regressor(early_stopping=True, validation_fraction=0.1, max_iter=12, random_state=0).fit(X, y)
+        assert model.n_iter_ == 12
+
+
+def test_sparsify_and_densify_as_scikit_learn():
+    import scipy.sparse
+
+    X, y = make_regression(n_samples=40, n_features=4, random_state=0)
+    model = SGDRegressor(random_state=0).fit(X, y)
+    dense = model.predict(X)
+    assert model.sparsify() is model and scipy.sparse.issparse(model.coef_)
+    assert_same_bits(model.predict(X), dense)
+    assert model.score(X, y) == SGDRegressor(random_state=0).fit(X, y).score(X, y)
+    model.partial_fit(X, y)  # goes on from the coefficients' values
+    model.densify()
+    assert isinstance(model.coef_, np.ndarray) and model.coef_.shape == (4,)
+    warm = SGDRegressor(random_state=0, warm_start=True).fit(X, y).sparsify().fit(X, y)
+    assert warm.coef_.shape == (4,)
+
+
+def test_negative_power_t_warns_in_fit_not_in_partial_fit_as_scikit_learn():
+    import warnings
+
+    X, y = make_regression(n_samples=30, n_features=2, random_state=0)
+    for Regressor in (SGDRegressor, ScikitSGDRegressor):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            Regressor(power_t=-0.5, eta0=1e-4).partial_fit(X, y)
 
 
 def test_negative_power_t_warns_and_fits_as_the_installed_scikit_learn():

@@ -26,6 +26,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+try:  # a ValueError and a TypeError both, as scikit-learn raises for a bad parameter
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # pragma: no cover - where a later scikit-learn moves it
+
+    class InvalidParameterError(ValueError, TypeError):
+        pass
+
+
 from . import _backends, _status
 from ._chunked import ChunkedData, is_dask_array, is_full_batch, shuffle_chunks
 from ._driver import Watch, run
@@ -61,10 +69,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         (Tsuruoka et al., 2009), as scikit-learn applies it, for any ``batch_size``.  An L1 share
         runs with ``solver="sgd"`` only (momentum and averaging included): "sag" and the adaptive
         solvers raise a ValueError saying so.  With ``average``, each truncation moves the average
-        as much as the coefficient, as scikit-learn's lazily stored average does; each
-        ``partial_fit`` call starts the L1 totals afresh, as scikit-learn's.
+        by the share scikit-learn's lazily stored average gives it (docs/solvers.md); each
+        ``fit`` and ``partial_fit`` call starts the L1 totals afresh, as scikit-learn's.
     power_t : float
-        A negative value warns (FutureWarning), as scikit-learn 1.8+ does, and is used.
+        A negative value is used, and ``fit`` then warns (FutureWarning), as scikit-learn 1.8+ does.
     early_stopping : bool
         As scikit-learn: with ``partial_fit`` it is a ValueError.
 
@@ -182,7 +190,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit for up to ``max_iter`` epochs (``tol``/``n_iter_no_change`` may stop it earlier)."""
         self._check_params()
-        previous = getattr(self, "coef_", None) if self.warm_start else None
+        previous = self._dense_coef() if self.warm_start and getattr(self, "coef_", None) is not None else None
         goes_on = previous is not None and coef_init is None
         if previous is not None:
             theta = self._continued_theta()
@@ -196,13 +204,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             start = self._initial_theta(X, coef_init, intercept_init)
             self._rng = generator(self.random_state)
             outcome = self._epochs(X, y, weights, self.max_iter, allow_validation=True, start=start)
-        if self.tol is not None and outcome.epochs == self.max_iter and outcome.stop_reason == "max_iter":
+        if self.tol is not None and outcome.epochs == self.max_iter:  # scikit-learn's rule: n_iter_ == max_iter
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider increasing max_iter to "
                 "improve the fit.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        self._warn_deprecated()
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -216,7 +225,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         # Every call, not only the first (scikit-learn checks once): a parameter set since then
         # would otherwise be taken as its default, or fail deep inside the fit.
         self._check_params()
-        if self.early_stopping:  # scikit-learn's check and message
+        if self.early_stopping and not hasattr(self, "coef_"):  # scikit-learn's check, message and moment
             raise ValueError("early_stopping should be False with partial_fit")
         with self._as_before_if_it_fails():
             X, y, weights = self._validate(X, y, sample_weight, reset=first_call)
@@ -237,13 +246,32 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             # As validate_data does for an ndarray: float32 and float64 stay, anything else is float64;
             # the product then promotes as numpy does (a float64 model predicts in float64).
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-            coef, intercept = self.coef_, self.intercept_
+            coef, intercept = self._dense_coef(), self.intercept_
             result = np.result_type(dtype, coef.dtype, intercept.dtype)
             return X.map_blocks(lambda block: block.astype(dtype, copy=False) @ coef + intercept, drop_axis=1,
                                 dtype=result)  # fmt: skip
         X = validate_data(self, X, accept_sparse=False, dtype=[np.float64, np.float32], reset=False)
         # numpy's promotion, as scikit-learn: the float64 intercept_ makes every prediction float64
-        return X @ self.coef_ + self.intercept_
+        return X @ self._dense_coef() + self.intercept_
+
+    def densify(self):
+        """coef_ as a dense array again (after ``sparsify``), as scikit-learn's; returns self."""
+        check_is_fitted(self)
+        self.coef_ = self._dense_coef()
+        return self
+
+    def sparsify(self):
+        """coef_ as a scipy.sparse CSR matrix of one row, as scikit-learn's (``predict`` takes it; a
+        warm fit or ``partial_fit`` goes on from its values); returns self.  X is never sparse here."""
+        import scipy.sparse
+
+        check_is_fitted(self)
+        self.coef_ = scipy.sparse.csr_matrix(self.coef_)
+        return self
+
+    def _dense_coef(self) -> np.ndarray:
+        coef = self.coef_
+        return coef.toarray().ravel() if hasattr(coef, "toarray") else coef
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -261,7 +289,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         intercept_ (the average when the last call averaged; else the iterate, bit for bit)."""
         if self.average and hasattr(self, "_state"):
             return self._state.theta
-        return np.append(self.coef_, self.intercept_[:1]).astype(self.coef_.dtype, copy=False)
+        coef = self._dense_coef()
+        return np.append(coef, self.intercept_[:1]).astype(coef.dtype, copy=False)
 
     @contextlib.contextmanager
     def _as_before_if_it_fails(self):
@@ -283,6 +312,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             raise
 
     def _check_params(self) -> None:
+        """Every parameter, before any work; a bad one is scikit-learn's InvalidParameterError (a
+        ValueError and a TypeError both) naming it."""
+        try:
+            self._check_each_param()
+        except InvalidParameterError:
+            raise
+        except (TypeError, ValueError) as error:
+            raise InvalidParameterError(str(error)) from error
+
+    def _check_each_param(self) -> None:
         self._loss_plan()
         penalty, _ = self._penalty_plan()
         rule, method, _ = self._solver()
@@ -295,38 +334,39 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         real_scalar(self.alpha, "alpha", low=0.0)
         if isinstance(self.learning_rate, str) and self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError("alpha must be > 0 since learning_rate is 'optimal': alpha is used to compute the rate")
-        if self.learning_rate in ("constant", "invscaling", "adaptive"):
-            real_scalar(self.eta0, "eta0", low=0.0, low_open=True)
-        self._warn_deprecated()
+        real_scalar(self.eta0, "eta0", low=0.0, low_open=True)  # whatever the rate, as scikit-learn
+        real_scalar(self.power_t, "power_t")
         rule, _, rule_params = self._solver()
         RULES[rule].settings(**rule_params)
         integer(self.max_iter, "max_iter", low=1)
         integer(self.n_iter_no_change, "n_iter_no_change", low=1)
-        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or math.isnan(self.tol)):
-            raise ValueError(f"tol must be a number or None; got {self.tol!r}")
+        if self.tol is not None:
+            real_scalar(self.tol, "tol", low=0.0)
         real_scalar(self.validation_fraction, "validation_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
         if self.batch_size is not None:
             integer(self.batch_size, "batch_size", low=1)
         if self.n_threads is not None:
             integer(self.n_threads, "n_threads", low=1)
-        if not (isinstance(self.average, (bool, np.bool_)) or isinstance(self.average, numbers.Integral)) or (
-            self.average < 0
+        if not isinstance(self.average, (bool, np.bool_)) and (
+            not isinstance(self.average, numbers.Integral) or self.average < 1
         ):
-            raise ValueError(f"average must be a bool or a non-negative integer; got {self.average!r}")
+            raise ValueError(f"average must be a bool or a positive integer (the sample averaging starts after); got "
+                             f"{self.average!r}")  # fmt: skip
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            integer(self.verbose, "verbose", low=0)
         for name in ("fit_intercept", "warm_start", "early_stopping"):
             flag(getattr(self, name), name)
         shuffle_mode(self.shuffle)
         _backends.resolve(self.backend)
 
     def _warn_deprecated(self) -> None:
-        """scikit-learn's deprecations, at every fit and partial_fit call as there."""
-        real_scalar(self.power_t, "power_t")
+        """scikit-learn's deprecations, after each fit as there (not partial_fit)."""
         if self.power_t < 0:  # as the installed scikit-learn (1.8 deprecated it, 1.10 will refuse it)
             warnings.warn(
                 "Negative values for `power_t` are deprecated in version 1.8 and will raise an error in 1.10. "
                 "Use values in the range [0.0, inf) instead.",
                 FutureWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
 
     def _loss_plan(self) -> tuple[str, dict]:
@@ -397,7 +437,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if allow_validation and self.early_stopping:
             train_rows, validation_rows = split_validation(self._rng, n, self.validation_fraction)
         epoch_rows = n if train_rows is None else train_rows.shape[0]
-        tol = None if self.tol is None or self.tol == -math.inf else float(self.tol)
+        tol = None if self.tol is None else float(self.tol)
         rule, method, rule_params = self._solver()
         (loss, loss_params), (penalty, penalty_params) = self._loss_plan(), self._penalty_plan()
         plan = make_plan(
