@@ -87,8 +87,10 @@ def test_mse_loss_grad_checks_w_and_b(data):
     X, y, w = data
     with pytest.raises(ValueError, match="w contains NaN or infinity at index 2"):
         fastdescent.mse_loss_grad(X, y, [1.0, 2.0, np.nan])
-    with pytest.raises(ValueError, match="w has 2 values but X has 3 features"):
+    with pytest.raises(ValueError, match=r"w has 2 values but X has 3 features \(X shape \(\d+, 3\), w shape \(2,\)\)"):
         fastdescent.mse_loss_grad(X, y, [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"coef_init has 4 values .* \(coef_init shape \(4,\)"):
+        fastdescent.fit_linear(X, y, coef_init=np.zeros(4))
     with pytest.raises(ValueError, match="y must be a 1-D array"):
         fastdescent.mse_loss_grad(X, y[:, None], w)
     with pytest.raises(ValueError, match="b must be"):
@@ -183,3 +185,34 @@ def test_a_huge_max_iter_costs_what_the_epochs_run_cost(batch_size):
     X = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(fastdescent.DivergenceError, match="epoch [23]"):
         fastdescent.fit_linear(X * 100, X @ [1.0, 2.0, 3.0], lr=1.0, max_iter=10**12, batch_size=batch_size)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own
+def test_array_subclasses_and_byte_orders_are_read_as_plain_arrays():
+    """np.matrix as a plain view, big-endian floats in the machine's order: every backend the same
+    bits; a masked array is refused by name (the kernels would read what numpy's sums skip)."""
+    X = np.arange(1.0, 13.0).reshape(4, 3)
+    y = np.array([1.0, 0.0, 2.0, 1.0])
+    expected = fastdescent.mse_loss_grad(X, y, np.ones(3), backend="numpy")
+    for backend in fastdescent.available_backends():
+        for X_in, y_in in ((np.matrix(X), y), (X.astype(">f8"), y.astype(">f8"))):
+            got = fastdescent.mse_loss_grad(X_in, y_in, np.ones(3), backend=backend)
+            assert np.float64(got[0]).view(np.uint64) == np.float64(expected[0]).view(np.uint64)
+            np.testing.assert_array_equal(got[1].view(np.uint64), expected[1].view(np.uint64))
+        fit = fastdescent.fit_linear(X.astype(">f4"), y, max_iter=3, lr=0.001, backend=backend)
+        assert fit.coef.dtype == np.float32 and fit.coef.dtype.isnative
+        with pytest.raises(TypeError, match="X is a numpy masked array"):
+            fastdescent.mse_loss_grad(np.ma.masked_array(X, mask=np.eye(4, 3, dtype=bool)), y, np.ones(3),
+                                      backend=backend)  # fmt: skip
+        with pytest.raises(TypeError, match=r"grads\[0\] is a numpy masked array"):
+            fastdescent.optim.SGD([np.ones(3)], lr=0.1, backend=backend).step([np.ma.masked_invalid([1, np.nan, 1])])
+        matrix = np.matrix([[1.0, 2.0, 3.0]])
+        fastdescent.optim.Adam([matrix], backend=backend).step([np.ones((1, 3))])
+        np.testing.assert_allclose(np.asarray(matrix), [[0.999, 1.999, 2.999]])
+
+
+def test_an_integer_beyond_float64_is_refused_by_name():
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        fastdescent.fit_linear(np.ones((3, 2)), np.ones(3), lr=10**400)
+    with pytest.raises(ValueError, match="momentum"):
+        fastdescent.optim.SGD([np.ones(2)], lr=0.1, momentum=-(10**400))

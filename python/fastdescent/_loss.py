@@ -64,7 +64,7 @@ def linear_loss_grad(X, y, w, b=0.0, *, loss: str = "squared_error", epsilon: fl
         weights = as_sample_weight(sample_weight, n, dtype)
     w = as_float_array(w, "w", dtype, ndim=1)
     if w.shape[0] != d:
-        raise ValueError(f"w has {w.shape[0]} values but X has {d} features (X shape {(n, d)})")
+        raise ValueError(f"w has {w.shape[0]} values but X has {d} features (X shape {(n, d)}, w shape {w.shape})")
     theta = np.append(w, working_scalar(real_scalar(b, "b"), "b", dtype))
     loss, penalty = losses.LOSSES[loss_name].hyper(dtype, **loss_params), penalties.l2.hyper(dtype, l2)
     if isinstance(X, ChunkedData):  # the chunks' sums joined along the tree, then the loss from them

@@ -20,7 +20,8 @@ import numpy as np
 from . import _backends
 from ._records import StepInput
 from ._units.rules.adam import beta
-from ._validation import FLOAT_DTYPES, as_array, as_working_array, check_finite, integer, real_scalar, working_scalar
+from ._validation import (FLOAT_DTYPES, as_array, as_working_array, check_finite, integer, real_scalar, refuse_masked,
+                          working_scalar)
 from .schedules import Schedule
 
 
@@ -220,7 +221,7 @@ class Optimizer:
         settings = self._group(k).settings
         for param in params:
             state = self._new_state(param, settings)
-            for name, array in zip(self.rule.State._fields, self.rule.state_like(settings, param)):
+            for name, array in zip(self.rule.State._fields, self.rule.state_like(settings, param.view(np.ndarray))):
                 state.setdefault(name, array)
             self.state._set(param, state)
 
@@ -228,6 +229,7 @@ class Optimizer:
     def _check_param(param, name: str, others: list[np.ndarray]) -> None:
         if not isinstance(param, np.ndarray):
             raise TypeError(f"{name} must be a numpy array (updated in place); got {type(param).__name__}")
+        refuse_masked(param, name)
         if param.dtype not in FLOAT_DTYPES:
             raise TypeError(f"{name} must be float32 or float64; got {param.dtype}")
         if not (param.flags.c_contiguous and param.flags.aligned and param.flags.writeable):
@@ -287,7 +289,7 @@ class Optimizer:
                 continue
             array = state.get(name)
             if array is None or array.shape != param.shape:
-                array = state[name] = np.full_like(param, start[0])
+                array = state[name] = np.full(param.shape, start[0], param.dtype)
             arrays.append(array)
         record = checked.records[id(param)] = self.rule.State(*arrays)
         return record
@@ -313,7 +315,8 @@ class Optimizer:
                 rate, working_rate = rates[dtype]
                 rule_state = rule_states[k] if rule_states else self._rule_state(checked, state, param)
                 step = StepInput(working_rate, self._step_number(state), self._table(state, settings, dtype))
-                self._backend.rule_step(param, grads[k], rule_state, hypers[dtype], step)
+                target = param if type(param) is np.ndarray else param.view(np.ndarray)  # np.matrix, np.memmap
+                self._backend.rule_step(target, grads[k], rule_state, hypers[dtype], step)
                 self._after_step(state, settings, rate)
                 state["step"] += 1
                 k += 1

@@ -151,7 +151,8 @@ def initial_theta(d: int, dtype: np.dtype, coef_init=None, intercept_init=0.0) -
     if coef_init is not None:
         coef = as_float_array(coef_init, "coef_init", dtype, ndim=1)
         if coef.shape[0] != d:
-            raise ValueError(f"coef_init has {coef.shape[0]} values but X has {d} features")
+            raise ValueError(f"coef_init has {coef.shape[0]} values but X has {d} features (coef_init shape {coef.shape}, "
+                             f"X shape (n, {d}))")
         theta[:d] = coef
     if intercept_init is not None:
         theta[d] = working_scalar(real_scalar(intercept_init, "intercept_init"), "intercept_init", dtype)

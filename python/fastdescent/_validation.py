@@ -17,11 +17,24 @@ def refuse_sparse(value, name: str) -> None:
                         "(convert it with .toarray())")  # fmt: skip
 
 
+def refuse_masked(value, name: str) -> None:
+    """A masked array: the kernels would read the values under its mask, numpy's reductions skip them."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array, whose mask would be ignored: fill it first "
+                        f"({name}.filled(value))")  # fmt: skip
+
+
 def as_array(value, name: str) -> np.ndarray:
-    """Any array-like (a list, a pandas object, a CPU tensor: anything numpy reads) as an ndarray,
-    converted once; what numpy cannot read (ragged lists, tensors it cannot see) is refused by name."""
-    if isinstance(value, np.ndarray):
+    """Any array-like (a list, a pandas object, a CPU tensor: anything numpy reads) as a plain
+    ndarray in the machine's byte order, converted once (a subclass such as np.matrix or np.memmap
+    as a view); what numpy cannot read (ragged lists, tensors it cannot see), and masked arrays, are
+    refused by name."""
+    if type(value) is np.ndarray and value.dtype.isnative:
         return value
+    refuse_masked(value, name)
+    if isinstance(value, np.ndarray):
+        array = value.view(np.ndarray)
+        return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
     refuse_sparse(value, name)
     try:
         return np.asarray(value)
@@ -131,7 +144,8 @@ def as_sample_weight(sample_weight, n: int, dtype: np.dtype) -> np.ndarray:
         return np.empty(0, dtype=dtype)
     weights = as_float_array(sample_weight, "sample_weight", dtype, ndim=1)
     if weights.shape[0] != n:
-        raise ValueError(f"sample_weight has {weights.shape[0]} values but X has {n} rows")
+        raise ValueError(f"sample_weight has {weights.shape[0]} values but X has {n} rows (sample_weight shape "
+                         f"{weights.shape})")
     if (weights < 0).any():
         bad = int(np.argmax(weights < 0))
         raise ValueError(f"sample_weight must be >= 0; sample_weight[{bad}] = {weights[bad]}")
@@ -150,7 +164,10 @@ def real_scalar(value, name: str, *, low=None, high=None, low_open=False, high_o
     """A finite real number inside the given range, or a ValueError that names the range."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64's range
+        value = math.inf if value > 0 else -math.inf
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if not np.isfinite(value) or below or above:
