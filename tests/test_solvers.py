@@ -74,6 +74,10 @@ def test_method_is_a_deprecated_name_of_solver():
         old = fastdescent.fit_linear(X, y, method="sag", batch_size=1, max_iter=2, random_state=0)
     new = fastdescent.fit_linear(X, y, solver="sag", batch_size=1, max_iter=2, random_state=0)
     assert_same_bits(old.coef, new.coef)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="^method must be one of"):
+        fastdescent.fit_linear(X, y, method="foo")
+    with pytest.raises(ValueError, match="^solver must be one of"):
+        fastdescent.fit_linear(X, y, solver="foo")
 
 
 @pytest.mark.parametrize("solver", ADAPTIVE)

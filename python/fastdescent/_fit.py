@@ -206,9 +206,10 @@ def fit_linear(
         warnings.warn("fit_linear's method= is now solver= (the same names); method= will be removed",
                       FutureWarning, stacklevel=2)  # fmt: skip
         solver = method
+    solver_name = "solver" if method is None else "method"  # an error names what the caller passed
     rule, method, rule_params = solver_plan(solver, momentum=momentum, nesterov=nesterov, beta_1=beta_1,
                                             beta_2=beta_2, eps=eps, amsgrad=amsgrad, centered=centered,
-                                            weight_decay=weight_decay)  # fmt: skip
+                                            weight_decay=weight_decay, name=solver_name)  # fmt: skip
     loss_name, loss_params = loss_plan(loss, epsilon)
     penalty, penalty_params = penalty_plan(l1, l2)
     check_solver(penalty, solver, rule, method, f"l1={l1!r}")

@@ -53,10 +53,10 @@ def _given(value, unset) -> bool:
         return True
 
 
-def solver_plan(solver: str, **options) -> tuple[str, str, dict]:
+def solver_plan(solver: str, name: str = "solver", **options) -> tuple[str, str, dict]:
     """(rule, method, rule settings) of ``solver`` with the facade's ``options`` (their names: UNSET)."""
     if not isinstance(solver, str) or solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {tuple(SOLVERS)}; got {solver!r}")
+        raise ValueError(f"{name} must be one of {tuple(SOLVERS)}; got {solver!r}")
     spec = SOLVERS[solver]
     params = dict(spec.defaults)
     for option, value in options.items():
