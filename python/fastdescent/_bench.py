@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import platform
 import statistics
@@ -118,6 +119,13 @@ def _wait_until_quiet(window: float = 0.01, limit: float = 0.5) -> None:
 
 def _median_time(function, repeats: int) -> float:
     return statistics.median(_time_together({"": (function, repeats)})[""])
+
+
+def _marginal(long_runs: list[float], short_runs: list[float], more: int) -> float:
+    """Seconds per epoch from fits of 1 + more and 1 epochs; NaN when the extra epochs did not take
+    measurably longer (a quick run's smallest shapes): a difference of noise is no figure."""
+    extra = statistics.median(long_runs) - statistics.median(short_runs)
+    return extra / more if extra > 0 else math.nan
 
 
 # -- peers ------------------------------------------------------------------------------------
@@ -410,7 +418,7 @@ def w5(report: Report, quick: bool, repeats: int) -> None:
     from ._sgd_regressor import SGDRegressor
 
     shapes = ((1_000, 10), (1_000, 50), (3_000, 32)) if quick else ((15_000, 10), (15_000, 50), (100_000, 32))
-    more = 2 if quick else 20
+    more = 10 if quick else 20
     backends = [name for name in ("cpp", "numba") if name in report.machine["backends"]]
     rng = np.random.default_rng(5)
     for n, d in shapes:
@@ -428,13 +436,15 @@ def w5(report: Report, quick: bool, repeats: int) -> None:
                 for epochs in (1, 1 + more):
                     functions[(peer, variant, epochs)] = (lambda fit=fit, epochs=epochs: fit(epochs), repeats)
         _settle()
-        times = {key: statistics.median(runs) for key, runs in _time_together(functions).items()}
-        per_epoch = {(peer, variant): (times[(peer, variant, 1 + more)] - times[(peer, variant, 1)]) / more
+        times = _time_together(functions)
+        per_epoch = {(peer, variant): _marginal(times[(peer, variant, 1 + more)], times[(peer, variant, 1)], more)
                      for peer, variant, epochs in times if epochs == 1}  # fmt: skip
         ours = f"ours {backends[0]}" if backends else None
         for (peer, variant), seconds in per_epoch.items():
             note = ""
-            if peer == ours and variant != "squared/l2":
+            if np.isnan(seconds):
+                note = "not timed: the extra epochs took no measurable time (a quick run's shape)"
+            elif peer == ours and variant != "squared/l2":
                 note = f"{seconds / per_epoch[(ours, 'squared/l2')]:.2f}x our squared/l2"
             elif peer == "scikit-learn" and variant != "squared/l2" and (ours, variant) in per_epoch:
                 note = f"{seconds / per_epoch[(ours, variant)]:.2f}x our time for {variant}"
@@ -617,14 +627,15 @@ def scaling(report: Report, quick: bool, repeats: int) -> None:
         lr = 0.1 / d  # per-sample steps stay stable at every d
         entry = {"n": n, "d": d}
         for batch in SCALING_BATCHES:
-            more = 50 if batch is None else 3
+            # enough extra epochs to take milliseconds (~2e7 values full batch, ~5e5 rows per step), not noise
+            more = min(2_000, max(50, -(-20_000_000 // (n * d))) if batch is None else max(3, -(-500_000 // n)))
 
             def fit(epochs, batch=batch):
                 return fit_linear(X, y, lr=lr, batch_size=batch, max_iter=epochs, random_state=0, backend=backend)
 
             # the marginal epoch, as W5: a fit's fixed cost (checks, plan: ~0.3 ms) is not an epoch's
             times = _time_together({epochs: (lambda epochs=epochs: fit(epochs), repeats) for epochs in (1, 1 + more)})
-            seconds = max(statistics.median(times[1 + more]) - statistics.median(times[1]), 1e-9) / more
+            seconds = _marginal(times[1 + more], times[1], more)
             if batch is None:
                 numpy = _median_time(lambda: numpy_full_batch(X, y, lr, more), repeats) / more
             else:
@@ -725,7 +736,10 @@ def format_report(report: Report) -> str:
             line = f"  {entry['n']:>9} {entry['d']:>6}"
             for batch in SCALING_BATCHES:
                 cell = entry["full" if batch is None else f"batch_{batch}"]
-                line += f" {cell['seconds_per_epoch']:>11.5f} {cell['numpy_ratio']:>8.1f}"
+                if np.isnan(cell["seconds_per_epoch"]):
+                    line += f" {'too short':>11} {'':>8}"
+                else:
+                    line += f" {cell['seconds_per_epoch']:>11.5f} {cell['numpy_ratio']:>8.1f}"
             lines.append(line)
     return "\n".join(lines)
 
