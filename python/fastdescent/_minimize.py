@@ -58,7 +58,8 @@ def minimize(fun, x0, args=(), *, jac=None, method: str = "sgd", lr=None, schedu
         torch.optim's adaptive rules (:mod:`fastdescent.optim`'s ``Adam``, ``AdamW``, ...).
     lr, schedule : float or None, Schedule
         The step size (None: 1e-3, or the adaptive optimizer's default), or a
-        :mod:`fastdescent.schedules` object of the step number (overrides lr).
+        :mod:`fastdescent.schedules` object of the step number (overrides lr); "averaged" takes a
+        number only (its rate is torch's ASGD formula of lr).
     momentum : float or None
         "momentum" and "nesterov": the momentum (None: 0.9); "rmsprop": its momentum (None: 0).
     t0 : int or None

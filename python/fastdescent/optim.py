@@ -5,7 +5,8 @@ The formulas, parameter names and defaults are torch.optim's (``SGD``, ``ASGD``,
 rule, ``fastdescent._units.rules``, and in ``docs/reduction-order.md``), so for the same gradients
 the trajectory follows torch's; SAG keeps one stored gradient per sample.  Each step is one fused
 native pass per parameter array, with no temporaries, and gives the same bits on every backend.
-``lr`` may be a number or a :mod:`fastdescent.schedules` object (a function of the step count).
+``lr`` may be a number or a :mod:`fastdescent.schedules` object (a function of the step count), but
+for ``ASGD``, whose rate is torch's formula of ``lr``, ``lambd`` and ``alpha``.
 
     params = [w, b]
     opt = fastdescent.optim.Adam(params, lr=1e-3)

@@ -7,7 +7,8 @@ receives those values, so no backend's own ``exp`` or ``cos`` can change a bit o
 
 Every entry point that takes a learning rate takes a schedule: ``fit_linear(lr=...)``,
 ``SGDRegressor`` (its ``learning_rate`` names map onto these), ``minimize(schedule=...)`` and the
-step optimizers of ``fastdescent.optim``.
+step optimizers of ``fastdescent.optim`` -- all but ``optim.ASGD`` and ``minimize(method="averaged")``,
+whose rate is torch's ASGD formula of ``lr``, ``lambd`` and ``alpha`` (a TypeError says so).
 """
 
 from __future__ import annotations
