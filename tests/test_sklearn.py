@@ -345,6 +345,24 @@ def test_early_stopping_on_one_held_out_row_warns_and_runs_to_max_iter_as_scikit
         assert model.n_iter_ == 12
 
 
+def test_the_stopping_objective_sums_unweighted_losses_as_scikit_learns():
+    """With sample weights, tol watches the rows' losses without their weights (and the penalty),
+    as scikit-learn's objective_sum: the same epoch stops both fits; every backend the same bits."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 3)
+    y = X @ [1.0, 2.0, -1.0] + 0.5 + 0.3 * rng.randn(50)
+    zero_some = np.where(np.arange(50) % 4 == 0, 0.0, 1.0)
+    for weights in (np.linspace(0.1, 3, 50), zero_some):
+        theirs = ScikitSGDRegressor(shuffle=False).fit(X, y, sample_weight=weights)
+        fits = [SGDRegressor(shuffle=False, backend=backend).fit(X, y, sample_weight=weights)
+                for backend in fastdescent.available_backends()]  # fmt: skip
+        assert fits[0].n_iter_ == theirs.n_iter_
+        np.testing.assert_allclose(fits[0].coef_, theirs.coef_, rtol=1e-9)
+        for fit in fits[1:]:
+            assert_same_bits(fit.loss_history_, fits[0].loss_history_)
+            assert_same_bits(fit.coef_, fits[0].coef_)
+
+
 def test_sparsify_and_densify_as_scikit_learn():
     import scipy.sparse
 

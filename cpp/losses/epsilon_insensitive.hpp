@@ -19,7 +19,10 @@ struct EpsilonInsensitive {
         T slope;  // the derivative's size outside the tube: 1, or derivative_clip below 1
         T flat;   // 0
         T scale;  // 1
-        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, slope, flat, scale); }
+        T weighted_value;  // 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
+        static constexpr auto fields() {
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, slope, flat, scale, weighted_value);
+        }
     };
 };
 
@@ -36,7 +39,7 @@ struct LossCode<losses::EpsilonInsensitive> {
         const T below = r < -hyper.epsilon ? -hyper.slope : hyper.flat;  // a choice of values, not a branch (huber.hpp)
         const T derivative = r > hyper.epsilon ? hyper.slope : below;
         q = weighted ? s * derivative : derivative;
-        term = weighted ? s * value : value;
+        term = weighted && hyper.weighted_value != T(0) ? s * value : value;
     }
 };
 

@@ -20,8 +20,10 @@ struct Huber {
         T half_epsilon;  // epsilon / 2, rounded once in T
         T half;
         T scale;  // 1
+        T weighted_value;  // 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
         static constexpr auto fields() {
-            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, bound, half_epsilon, half, scale);
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, bound, half_epsilon, half, scale,
+                                      weighted_value);
         }
     };
 };
@@ -43,7 +45,7 @@ struct LossCode<losses::Huber> {
         const T above = r > bound ? bound : r;
         const T derivative = r < -bound ? -bound : above;
         q = weighted ? s * derivative : derivative;
-        term = weighted ? s * value : value;
+        term = weighted && hyper.weighted_value != T(0) ? s * value : value;
     }
 };
 

@@ -19,8 +19,9 @@ struct SquaredEpsilonInsensitive {
         T q_bound;  // derivative_clip / 2
         T flat;     // 0
         T scale;    // 2
+        T weighted_value;  // 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
         static constexpr auto fields() {
-            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, q_bound, flat, scale);
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, epsilon, q_bound, flat, scale, weighted_value);
         }
     };
 };
@@ -44,7 +45,7 @@ struct LossCode<losses::SquaredEpsilonInsensitive> {
             derivative = derivative < -bound ? -bound : (derivative > bound ? bound : derivative);
         }
         q = weighted ? s * derivative : derivative;
-        term = weighted ? s * value : value;
+        term = weighted && hyper.weighted_value != T(0) ? s * value : value;
     }
 };
 

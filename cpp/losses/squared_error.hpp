@@ -15,7 +15,10 @@ struct SquaredError {
         T derivative_clip;  // 0: none; else the r in q is clipped to [-clip, clip] (scikit-learn's 1e12)
         T scale;            // the gradient is scale * (sums / count): 2, or 1 for the half
         T value_scale;      // a row's loss term is ((s r) r) * value_scale: 1, or 1/2 for the half
-        static constexpr auto fields() { return FASTDESCENT_FIELDS(Hyper, derivative_clip, scale, value_scale); }
+        T weighted_value;  // 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
+        static constexpr auto fields() {
+            return FASTDESCENT_FIELDS(Hyper, derivative_clip, scale, value_scale, weighted_value);
+        }
     };
 };
 
@@ -35,7 +38,8 @@ struct LossCode<losses::SquaredError> {
             const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
             q = weighted ? s * clipped : clipped;
         }
-        term = (loss_q * r) * hyper.value_scale;
+        const T value_q = weighted && hyper.weighted_value != T(0) ? loss_q : r;
+        term = (value_q * r) * hyper.value_scale;
     }
 };
 

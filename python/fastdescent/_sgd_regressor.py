@@ -112,7 +112,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         working value, exactly), as scikit-learn's: float32 X predicts in float64 there too.
         ``t_`` is the number of samples seen plus one, as in scikit-learn.
     n_features_in_, feature_names_in_ : as in scikit-learn.
-    loss_history_ : ndarray of the epoch losses of the last fit (scikit-learn's objective).
+    loss_history_ : ndarray of the epoch losses of the last fit (scikit-learn's objective: the
+        rows' losses without their sample weights, plus the penalty; what ``tol`` watches).
     validation_scores_ : ndarray or None, the R^2 on the validation rows per epoch (early stopping).
     """
 
@@ -370,8 +371,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             )
 
     def _loss_plan(self) -> tuple[str, dict]:
-        # scikit-learn's clip of the loss derivative; epsilon is ignored by the squared error, as there
-        return loss_plan(self.loss, self.epsilon, derivative_clip=MAX_DLOSS, half=True)
+        # scikit-learn's clip of the loss derivative; epsilon is ignored by the squared error, as there;
+        # the objective that tol watches sums the rows' losses without their weights, as there
+        name, params = loss_plan(self.loss, self.epsilon, derivative_clip=MAX_DLOSS, half=True)
+        return name, {**params, "weighted_value": False}
 
     def _penalty_plan(self) -> tuple[str, dict]:
         return sklearn_penalty(self.penalty, self.alpha, self.l1_ratio)

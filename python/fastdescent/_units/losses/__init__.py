@@ -3,7 +3,10 @@
 A loss module defines ``NAME``, ``Hyper`` (its parameters in the working dtype, with ``scale``: the
 gradient of a batch is ``scale * (sums / count)``), ``hyper(dtype, ...)`` and
 ``row_terms(r, s, weighted, hyper) -> (q, loss term)``: a row adds ``q * x`` to the gradient's sums
-and its loss term to the loss's.  ``cpp/losses/<name>.hpp`` is the same loss in C++.
+and its loss term to the loss's; every ``Hyper`` ends with ``weighted_value``: 1, or 0 for a weighted
+row's loss term without its weight (its q keeps it; scikit-learn's stopping objective sums the rows'
+losses unweighted).
+``cpp/losses/<name>.hpp`` is the same loss in C++.
 """
 
 from __future__ import annotations

@@ -18,7 +18,12 @@ from ..._validation import real_scalar, working_scalar
 from ..primitives import select
 
 NAME = "epsilon_insensitive"
-EXAMPLES = ({}, {"epsilon": 0.0}, {"epsilon": 0.5, "derivative_clip": 0.25})  # for tests/test_units.py
+# for tests/test_units.py (the last: SGDRegressor's unweighted objective)
+EXAMPLES = (
+    {},
+    {"epsilon": 0.0},
+    {"epsilon": 0.5, "derivative_clip": 0.25, "weighted_value": False},
+)
 
 
 class Hyper(NamedTuple):
@@ -28,14 +33,15 @@ class Hyper(NamedTuple):
     slope: np.floating  # the derivative's size outside the tube: 1, or derivative_clip below 1
     flat: np.floating  # 0: the derivative and the loss inside the tube
     scale: np.floating  # the gradient is scale * (sums / count): 1
+    weighted_value: np.floating  # 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
 
 
-def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0) -> Hyper:
+def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0, weighted_value: bool = True) -> Hyper:
     T = np.dtype(dtype).type
     epsilon = working_scalar(real_scalar(epsilon, "epsilon", low=0.0), "epsilon", dtype)
     clip_at = working_scalar(real_scalar(derivative_clip, "derivative_clip", low=0.0), "derivative_clip", dtype)
     slope = T(min(T(1), clip_at)) if clip_at > 0 else T(1)
-    return Hyper(clip_at, epsilon, slope, T(0), T(1))
+    return Hyper(clip_at, epsilon, slope, T(0), T(1), T(weighted_value))
 
 
 def row_terms(r, s, weighted: bool, hyper: Hyper):
@@ -44,5 +50,5 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     value = select(excess > hyper.flat, excess, hyper.flat)
     q = select(r > hyper.epsilon, hyper.slope, select(r < -hyper.epsilon, -hyper.slope, hyper.flat))
     if weighted:
-        return s * q, s * value
+        return s * q, (s * value if hyper.weighted_value != 0 else value)
     return q, value

@@ -21,7 +21,7 @@ from ..primitives import clip, select
 
 NAME = "huber"
 # for tests/test_units.py (0.05: most residuals of the tests' data are outside; 0.01: the clip binds)
-EXAMPLES = ({}, {"epsilon": 0.05}, {"epsilon": 1.0, "derivative_clip": 0.01})
+EXAMPLES = ({}, {"epsilon": 0.05}, {"epsilon": 1.0, "derivative_clip": 0.01, "weighted_value": False})
 
 
 class Hyper(NamedTuple):
@@ -32,14 +32,15 @@ class Hyper(NamedTuple):
     half_epsilon: np.floating  # epsilon / 2, rounded once in T
     half: np.floating  # 1/2
     scale: np.floating  # the gradient is scale * (sums / count): 1
+    weighted_value: np.floating  # 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
 
 
-def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0) -> Hyper:
+def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0, weighted_value: bool = True) -> Hyper:
     T = np.dtype(dtype).type
     epsilon = working_scalar(real_scalar(epsilon, "epsilon", low=0.0), "epsilon", dtype)
     clip_at = working_scalar(real_scalar(derivative_clip, "derivative_clip", low=0.0), "derivative_clip", dtype)
     bound = min(epsilon, clip_at) if clip_at > 0 else epsilon
-    return Hyper(clip_at, epsilon, T(bound), T(epsilon / 2), T(0.5), T(1))
+    return Hyper(clip_at, epsilon, T(bound), T(epsilon / 2), T(0.5), T(1), T(weighted_value))
 
 
 def row_terms(r, s, weighted: bool, hyper: Hyper):
@@ -48,5 +49,5 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     value = select(size <= hyper.epsilon, hyper.half * (r * r), hyper.epsilon * (size - hyper.half_epsilon))
     q = clip(r, hyper.bound)
     if weighted:
-        return s * q, s * value
+        return s * q, (s * value if hyper.weighted_value != 0 else value)
     return q, value

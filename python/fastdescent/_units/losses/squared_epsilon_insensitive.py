@@ -20,7 +20,12 @@ from ..._validation import real_scalar, working_scalar
 from ..primitives import clip, select
 
 NAME = "squared_epsilon_insensitive"
-EXAMPLES = ({}, {"epsilon": 0.0}, {"epsilon": 0.05, "derivative_clip": 0.1})  # for tests/test_units.py
+# for tests/test_units.py (the last: SGDRegressor's unweighted objective)
+EXAMPLES = (
+    {},
+    {"epsilon": 0.0},
+    {"epsilon": 0.05, "derivative_clip": 0.1, "weighted_value": False},
+)
 
 
 class Hyper(NamedTuple):
@@ -30,13 +35,14 @@ class Hyper(NamedTuple):
     q_bound: np.floating  # derivative_clip / 2 (with derivative_clip > 0)
     flat: np.floating  # 0: the derivative and the loss inside the tube
     scale: np.floating  # the gradient is scale * (sums / count): 2
+    weighted_value: np.floating  # 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
 
 
-def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0) -> Hyper:
+def hyper(dtype: np.dtype, epsilon: float = 0.1, derivative_clip: float = 0.0, weighted_value: bool = True) -> Hyper:
     T = np.dtype(dtype).type
     epsilon = working_scalar(real_scalar(epsilon, "epsilon", low=0.0), "epsilon", dtype)
     clip_at = working_scalar(real_scalar(derivative_clip, "derivative_clip", low=0.0), "derivative_clip", dtype)
-    return Hyper(clip_at, epsilon, T(clip_at / T(2)), T(0), T(2))
+    return Hyper(clip_at, epsilon, T(clip_at / T(2)), T(0), T(2), T(weighted_value))
 
 
 def row_terms(r, s, weighted: bool, hyper: Hyper):
@@ -47,5 +53,5 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     if hyper.derivative_clip > 0:
         q = clip(q, hyper.q_bound)
     if weighted:
-        return s * q, s * value
+        return s * q, (s * value if hyper.weighted_value != 0 else value)
     return q, value

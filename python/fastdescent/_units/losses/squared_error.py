@@ -20,7 +20,7 @@ from ..primitives import clip
 
 NAME = "squared_error"
 # for tests/test_units.py (0.05: the clip changes the steps)
-EXAMPLES = ({}, {"derivative_clip": 0.05}, {"half": True, "derivative_clip": 0.05})
+EXAMPLES = ({}, {"derivative_clip": 0.05}, {"half": True, "derivative_clip": 0.05, "weighted_value": False})
 
 
 class Hyper(NamedTuple):
@@ -28,11 +28,12 @@ class Hyper(NamedTuple):
     derivative_clip: np.floating  # 0: none
     scale: np.floating  # the gradient is scale * (sums / count)
     value_scale: np.floating  # a row's loss term is ((s r) r) * value_scale
+    weighted_value: np.floating  # 1; 0: a weighted row's loss term is its unweighted one (its q stays weighted)
 
 
-def hyper(dtype: np.dtype, derivative_clip: float = 0.0, half: bool = False) -> Hyper:
+def hyper(dtype: np.dtype, derivative_clip: float = 0.0, half: bool = False, weighted_value: bool = True) -> Hyper:
     T = np.dtype(dtype).type
-    return Hyper(T(derivative_clip), T(1) if half else T(2), T(0.5) if half else T(1))
+    return Hyper(T(derivative_clip), T(1) if half else T(2), T(0.5) if half else T(1), T(weighted_value))
 
 
 def row_terms(r, s, weighted: bool, hyper: Hyper):
@@ -42,4 +43,5 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     if hyper.derivative_clip > 0:
         clipped = clip(r, hyper.derivative_clip)
         q = s * clipped if weighted else clipped
-    return q, (loss_q * r) * hyper.value_scale
+    value_q = loss_q if weighted and hyper.weighted_value != 0 else r
+    return q, (value_q * r) * hyper.value_scale
