@@ -38,7 +38,7 @@ struct LossCode<losses::SquaredError> {
             const T clipped = r < -clip ? -clip : (r > clip ? clip : r);
             q = weighted ? s * clipped : clipped;
         }
-        const T value_q = weighted && hyper.weighted_value != T(0) ? loss_q : r;
+        const T value_q = hyper.weighted_value != T(0) ? loss_q : r;  // unweighted, loss_q is r
         term = (value_q * r) * hyper.value_scale;
     }
 };

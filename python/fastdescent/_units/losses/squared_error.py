@@ -43,5 +43,5 @@ def row_terms(r, s, weighted: bool, hyper: Hyper):
     if hyper.derivative_clip > 0:
         clipped = clip(r, hyper.derivative_clip)
         q = s * clipped if weighted else clipped
-    value_q = loss_q if weighted and hyper.weighted_value != 0 else r
+    value_q = loss_q if hyper.weighted_value != 0 else r  # unweighted, loss_q is r
     return q, (value_q * r) * hyper.value_scale
