@@ -74,7 +74,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     power_t : float
         A negative value is used, and ``fit`` then warns (FutureWarning), as scikit-learn 1.8+ does.
     early_stopping : bool
-        As scikit-learn: with ``partial_fit`` it is a ValueError.
+        As scikit-learn: ``partial_fit`` on a model not yet fitted raises a ValueError; after a
+        ``fit`` it goes on (one epoch, no validation rows).
 
     Sparse X is refused (TypeError), and so are scikit-learn's passive-aggressive rates
     ``learning_rate="pa1"``/``"pa2"`` (ValueError).  The additions:
