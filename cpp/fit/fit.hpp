@@ -83,7 +83,7 @@ public:
         Fit fit(Rows<T>{nullptr, nullptr, nullptr, 0, d}, state, plan, schedule, nullptr);
         std::copy(sums, sums + fit.d_ + 2, fit.sums_.begin());
         if (!fit.batch_loss(static_cast<T>(count), static_cast<T>(epoch_rows))) return kDiverged;
-        fit.step_along();
+        fit.step_along<kGradientComputed>();
         return kRanAll;
     }
 
@@ -102,7 +102,7 @@ private:
         const std::function<bool()>* interrupted)
         : rows_(rows), state_(state), plan_(plan), schedule_(schedule), interrupted_(interrupted), d_(rows.d),
           moving_(plan.fit_intercept ? rows.d + 1 : rows.d), tree_(rows.d + 2), sums_(rows.d + 2), grad_(rows.d + 1),
-          q_(plan.sag ? plan.batch_size : 0) {}
+          q_(plan.sag ? plan.batch_size : 0), one_pass_(!plan.sag && !(plan.clip_norm > T(0))) {}
 
     template <class Batch>
     void sums_of(Batch rows, std::size_t m, T* q_out) {
@@ -119,6 +119,7 @@ private:
         for (std::size_t start = 0; start < rows; start += plan_.batch_size) {
             const std::size_t m = std::min(plan_.batch_size, rows - start);
             auto take = [&](auto batch) {
+                if (m == 1 && one_pass_) return one_row_step(batch, rows_per_epoch);
                 T* q_out = plan_.sag ? q_.data() : nullptr;
                 sums_of(batch, m, q_out);
                 if (!batch_loss(static_cast<T>(m), rows_per_epoch)) return false;
@@ -129,7 +130,7 @@ private:
             };
             const bool finite = order ? take(OrderedRows{order + start, rows - start}) : take(ContiguousRows{start});
             if (!finite) return kDiverged;
-            step_along();
+            if (!(m == 1 && one_pass_)) step_along<kGradientComputed>();
             work_since_poll_ += m * (d_ + 1);
             if (work_since_poll_ >= kWorkBetweenPolls) {
                 work_since_poll_ = 0;
@@ -148,11 +149,63 @@ private:
         return std::isfinite(loss) || plan_.loss.derivative_clip != T(0);
     }
 
+    // One row's step (no SAG, no clipping) in one pass over the coefficients: per-sample SGD at ten
+    // features paid five loops of d through memory (the row's sums, the gradient, the penalty's
+    // gradient, the epoch's gradient sum, the update).  Coefficient j's operations are the general
+    // path's in the same order, and none reads another coefficient's, so the bits are the same; the
+    // penalty's value reads w before any of it moves.  False: the loss is not finite (batch_loss).
+    template <class Batch>
+    FASTDESCENT_ALWAYS_INLINE bool one_row_step(Batch rows, T rows_per_epoch) {
+        const std::size_t d = d_;
+        if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1))
+            prefetch_row(rows_.X, rows_.y, rows(kPrefetchRows), d);
+        const std::size_t i = rows(0);
+        const T* const x = rows_.X + i * d;
+        const T* const w = state_.theta;
+        const T r = (lane_dot(x, w, d) + w[d]) - rows_.y[i];
+        T q, term;
+        row_terms<Loss>(r, rows_.sample_weight, i, plan_.loss, q, term);
+        const T loss = PenaltyCode<Penalty>::add_to_loss(term, w, d, plan_.penalty);  // term / 1 is term
+        state_.epoch_sums[0] = state_.epoch_sums[0] + loss * (T(1) / rows_per_epoch);
+        if (!std::isfinite(loss) && plan_.loss.derivative_clip == T(0)) return false;
+        step_along<kGradientInPass>(x, q);
+        return true;
+    }
+
+    // Where step_along's pass over the coefficients finds the gradient: computed in grad_, or to be
+    // computed in the pass from one row x and its q (loss_and_gradient's count == 1), coefficient by
+    // coefficient.
+    static constexpr bool kGradientComputed = false, kGradientInPass = true;
+
     // Clip, the rule's update, averaging, what the penalty accrued (section 3.3-3.6).
-    FASTDESCENT_ALWAYS_INLINE void step_along() {
+    template <bool GradientInPass>
+    FASTDESCENT_ALWAYS_INLINE void step_along(const T* x = nullptr, T q = T(0)) {
         T* const gradient_sum = state_.epoch_sums + 1;
-        for (std::size_t j = 0; j < moving_; ++j) gradient_sum[j] = gradient_sum[j] + grad_[j];  // before clipping
-        if (plan_.clip_norm > T(0)) {
+        T* const grad_out = grad_.data();
+        // Locals: read through the records, they would be loaded again after every store (the
+        // loop did not vectorise).
+        const T loss_scale = plan_.loss.scale;
+        const auto penalty = plan_.penalty;
+        T* const theta = state_.theta;
+        const std::size_t d = d_;
+        // Coefficient j's gradient (j == d: the intercept's) and its share of the epoch's sum, before
+        // clipping.  Every value an argument: captured by reference they were memory, reloaded after
+        // every store, and the loops did not vectorise.
+        const auto gradient_at = [](std::size_t j, std::size_t d, const T* x, T q, T scale, const auto penalty,
+                                    const T* w, T* grad, T* sum) {
+            if constexpr (GradientInPass) {
+                if (j < d) {
+                    grad[j] = scale * (q * x[j]);
+                    PenaltyCode<Penalty>::add_to_gradient(grad, w, j, penalty);
+                } else {
+                    grad[j] = scale * q;
+                }
+                sum[j] = sum[j] + grad[j];
+            }
+        };
+        if constexpr (!GradientInPass)
+            for (std::size_t j = 0; j < moving_; ++j) gradient_sum[j] = gradient_sum[j] + grad_[j];
+        if (plan_.clip_norm > T(0)) {  // never with the gradient in the pass
             const T size = std::sqrt(lane_dot(grad_.data(), grad_.data(), moving_));
             if (size > plan_.clip_norm) {
                 const T scale = plan_.clip_norm / size;
@@ -167,9 +220,7 @@ private:
         const auto hyper = plan_.rule;
         const auto rule_state = state_.rule;
         const auto step = RuleCode<Rule>::begin_step(hyper, rate_, t, schedule_.table, row);
-        const auto penalty = plan_.penalty;
         const auto penalty_state = state_.penalty;
-        T* const theta = state_.theta;
         T* const average = state_.average;
         const T* const grad = grad_.data();
         const bool averages = plan_.average_start >= 0 && t + 1 > plan_.average_start;
@@ -177,24 +228,38 @@ private:
         const T count = static_cast<T>(averaged);
         const auto accrued =  // reads no coefficient
             PenaltyCode<Penalty>::accrue(penalty_state, penalty, rate_, averages ? count : T(0));
-        if (PenaltyCode<Penalty>::kMovesCoefficients && !averages) {
+        const bool truncate_in_pass = PenaltyCode<Penalty>::kMovesCoefficients && !averages;
+        if (truncate_in_pass) {
             // Each coefficient's update and penalty in one pass (each reads and writes index j
             // alone: the same operations in the same order): as two passes elastic net stored and
             // reloaded every coefficient.  Only here: one loop of all three, averaging between them,
             // multiplied the unswitched copies of every rule's loop and the build took five times
-            // as long.
-            for (std::size_t j = 0; j < d_; ++j) {
+            // as long.  ivdep: coefficient j touches index j of each array alone, and the arrays
+            // (the state's, the gradient, the row) are distinct; with seven pointers to check at run
+            // time GCC gave up vectorising instead (a per-sample step 1.5x slower at d = 50).
+#pragma GCC ivdep
+            for (std::size_t j = 0; j < d; ++j) {
+                gradient_at(j, d, x, q, loss_scale, penalty, theta, grad_out, gradient_sum);
                 RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
                 PenaltyCode<Penalty>::apply_accrued(theta, average, false, penalty_state, j, penalty, accrued);
             }
-            if (moving_ > d_) RuleCode<Rule>::update(theta, grad, rule_state, d_, hyper, step);
         } else {
-            for (std::size_t j = 0; j < moving_; ++j) RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
+#pragma GCC ivdep
+            for (std::size_t j = 0; j < d; ++j) {
+                gradient_at(j, d, x, q, loss_scale, penalty, theta, grad_out, gradient_sum);
+                RuleCode<Rule>::update(theta, grad, rule_state, j, hyper, step);
+            }
+        }
+        if (moving_ > d) {
+            gradient_at(d, d, x, q, loss_scale, penalty, theta, grad_out, gradient_sum);
+            RuleCode<Rule>::update(theta, grad, rule_state, d, hyper, step);
+        }
+        if (!truncate_in_pass) {
             if (averages)
                 for (std::size_t j = 0; j < moving_; ++j) average_iterate(theta, average, j, averaged, count);
             // After averaging, as scikit-learn: the coefficients only (the intercept is not penalised).
             if (PenaltyCode<Penalty>::kMovesCoefficients)
-                for (std::size_t j = 0; j < d_; ++j)
+                for (std::size_t j = 0; j < d; ++j)
                     PenaltyCode<Penalty>::apply_accrued(theta, average, averages, penalty_state, j, penalty, accrued);
         }
         progress.steps = t + 1;
@@ -232,6 +297,7 @@ private:
     const std::size_t d_, moving_;
     PairTree<T> tree_;
     std::vector<T> sums_, grad_, q_;
+    const bool one_pass_;  // a batch of one row takes one_row_step
     std::size_t steps_ = 0, work_since_poll_ = 0;
     T rate_ = T(0);
 };

@@ -36,8 +36,11 @@ struct LossCode<losses::EpsilonInsensitive> {
     static void row_terms(T r, T s, bool weighted, const losses::EpsilonInsensitive::Hyper<T>& hyper, T& q, T& term) {
         const T excess = std::abs(r) - hyper.epsilon;
         const T value = excess > hyper.flat ? excess : hyper.flat;
-        const T below = r < -hyper.epsilon ? -hyper.slope : hyper.flat;  // a choice of values, not a branch (huber.hpp)
-        const T derivative = r > hyper.epsilon ? hyper.slope : below;
+        // r > epsilon: slope; r < -epsilon: -slope; else flat (epsilon >= 0, slope > 0).  One choice of
+        // two values: as two nested choices GCC made the inner one a branch, which the residual's
+        // sign makes unpredictable (per-sample SGD at d = 50: 38 -> 49 ns a row).
+        const T outside = std::copysign(hyper.slope, r);
+        const T derivative = std::abs(r) > hyper.epsilon ? outside : hyper.flat;
         q = weighted ? s * derivative : derivative;
         term = weighted && hyper.weighted_value != T(0) ? s * value : value;
     }
