@@ -15,6 +15,9 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <utility>
 #include <vector>
 
@@ -120,6 +123,42 @@ inline V halve_rows(V* v) {
     }
 }
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+#define FASTDESCENT_MASKED_LOADS 1
+// The first `count` (1..W) values at p in a register, its other lanes +0.0: a masked load, which
+// neither reads nor faults past them.
+template <class T>
+inline typename Vector<T, kRegisterBytes>::type load_first(const T* p, std::size_t count) {
+    using Register = typename Vector<T, kRegisterBytes>::type;
+#if defined(__AVX512F__)
+    const unsigned mask = (1u << count) - 1u;
+    if constexpr (std::is_same<T, double>::value) {
+        return reinterpret_cast<Register>(_mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), p));
+    } else {
+        return reinterpret_cast<Register>(_mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p));
+    }
+#else
+    if constexpr (std::is_same<T, double>::value) {
+        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(count)),
+                                                _mm256_setr_epi64x(0, 1, 2, 3));
+        return reinterpret_cast<Register>(_mm256_maskload_pd(p, mask));
+    } else {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        return reinterpret_cast<Register>(_mm256_maskload_ps(p, mask));
+    }
+#endif
+}
+
+// A register's lanes below `count` (a vector condition).
+template <class T>
+inline auto lanes_below(std::size_t count) {
+    typename Vector<T, kRegisterBytes>::type index;
+    for (std::size_t l = 0; l < kRegisterBytes / sizeof(T); ++l) index[l] = static_cast<T>(l);
+    return index < static_cast<T>(count);
+}
+#endif
+
 // How many rows lane_dots takes at once: one per lane of a register.
 template <class T>
 constexpr std::size_t kRowsTogether = kRegisterBytes / sizeof(T);
@@ -208,6 +247,18 @@ FASTDESCENT_ALWAYS_INLINE T lane_sum(const T* a, const T* b, std::size_t d, Term
         }
     }
     if (d == full) return halve_lanes<T>(lane);
+#ifdef FASTDESCENT_MASKED_LOADS
+    // The tail as masked adds into the first lanes, in registers: the lanes past it keep their
+    // values, and the masked loads read nothing past the arrays' ends.  As scalars through the
+    // stack (below) the tail and the halving sat on a per-sample step's critical path.
+    const std::size_t tail = d - full;
+    for (std::size_t r = 0; r < R && r * W < tail; ++r) {
+        const std::size_t count = std::min(W, tail - r * W);
+        const Register x = load_first<T>(a + full + r * W, count), y = load_first<T>(b + full + r * W, count);
+        lane[r] = lanes_below<T>(count) ? lane[r] + term(x, y) : lane[r];
+    }
+    return halve_lanes<T>(lane);
+#else
     // The tail and the halving on the lanes as scalars (the same pairs): a vector reloaded after
     // scalar stores into it waits for them (a failed store-to-load forwarding, ~20 cycles a row).
     T lanes[L];
@@ -221,6 +272,7 @@ FASTDESCENT_ALWAYS_INLINE T lane_sum(const T* a, const T* b, std::size_t d, Term
     for (std::size_t k = 0; k < L / 8; ++k) lanes[k] = lanes[k] + lanes[k + L / 8];
     if constexpr (L == 16) lanes[0] = lanes[0] + lanes[1];
     return lanes[0];
+#endif
 #else
     T lane[L];
     for (std::size_t l = 0; l < L; ++l) lane[l] = T(-0.0);
