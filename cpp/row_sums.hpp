@@ -76,8 +76,8 @@ inline std::size_t prefetchable(const Batch& rows, std::size_t stop) {
 // loops take the loss's record by value: with a reference, the sums of 64 float64 features in AVX2
 // registers took 6.7-7.4 ms for 200 000 rows instead of 4.0 (a C++ harness of batch_sums on Zen 4).
 template <class Loss, class T>
-FASTDESCENT_ALWAYS_INLINE void row_terms(T r, const T* weights, std::size_t i, const typename Loss::template Hyper<T>& loss, T& q,
-                      T& term) {
+FASTDESCENT_ALWAYS_INLINE void row_terms(T r, const T* weights, std::size_t i,
+                                         const typename Loss::template Hyper<T>& loss, T& q, T& term) {
     const bool weighted = weights != nullptr;
     LossCode<Loss>::row_terms(r, weighted ? weights[i] : T(1), weighted, loss, q, term);
 }
@@ -290,19 +290,27 @@ void add_rows(const T* X, const T* y, const T* weights, std::size_t n, std::size
 
 // A batch of one row: its block starts from -0.0 and adds the row once, and -0.0 + v is v for every v
 // (section 2's invariant), so the sums are (q x_j, q, term) themselves, and the tree of one partial is
-// that partial.  Per-sample SGD takes this every step: the block and tree bookkeeping cost more than
-// the row itself at ten features.
+// that partial: the block and tree bookkeeping cost more than the row itself at ten features.
+// one_row_terms is the row's part: its features (returned), q and loss term; Fit::one_row_step,
+// per-sample SGD's step, takes it without the sums.
 template <class Loss, class T, class Batch>
-FASTDESCENT_ALWAYS_INLINE void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b,
-                                            const typename Loss::template Hyper<T> loss,
-                  T* sums, T* q_out) {
+FASTDESCENT_ALWAYS_INLINE const T* one_row_terms(const Rows<T>& data, Batch rows, const T* w, T b,
+                                                 const typename Loss::template Hyper<T> loss, T& q, T& term) {
     const std::size_t d = data.d;
     if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1)) prefetch_row(data.X, data.y, rows(kPrefetchRows), d);
     const std::size_t i = rows(0);
     const T* x = data.X + i * d;
     const T r = (lane_dot(x, w, d) + b) - data.y[i];
-    T q, term;
     row_terms<Loss>(r, data.sample_weight, i, loss, q, term);
+    return x;
+}
+
+template <class Loss, class T, class Batch>
+FASTDESCENT_ALWAYS_INLINE void one_row_sums(const Rows<T>& data, Batch rows, const T* w, T b,
+                                            const typename Loss::template Hyper<T> loss, T* sums, T* q_out) {
+    const std::size_t d = data.d;
+    T q, term;
+    const T* x = one_row_terms<Loss>(data, rows, w, b, loss, q, term);
     for (std::size_t j = 0; j < d; ++j) sums[j] = q * x[j];
     sums[d] = q;
     sums[d + 1] = term;

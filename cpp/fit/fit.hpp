@@ -118,8 +118,9 @@ private:
     Status run_batches(const std::int64_t* order, std::size_t rows, T rows_per_epoch) {
         for (std::size_t start = 0; start < rows; start += plan_.batch_size) {
             const std::size_t m = std::min(plan_.batch_size, rows - start);
+            const bool one_pass = m == 1 && one_pass_;  // one_row_step takes the step too
             auto take = [&](auto batch) {
-                if (m == 1 && one_pass_) return one_row_step(batch, rows_per_epoch);
+                if (one_pass) return one_row_step(batch, rows_per_epoch);
                 T* q_out = plan_.sag ? q_.data() : nullptr;
                 sums_of(batch, m, q_out);
                 if (!batch_loss(static_cast<T>(m), rows_per_epoch)) return false;
@@ -130,7 +131,7 @@ private:
             };
             const bool finite = order ? take(OrderedRows{order + start, rows - start}) : take(ContiguousRows{start});
             if (!finite) return kDiverged;
-            if (!(m == 1 && one_pass_)) step_along<kGradientComputed>();
+            if (!one_pass) step_along<kGradientComputed>();
             work_since_poll_ += m * (d_ + 1);
             if (work_since_poll_ >= kWorkBetweenPolls) {
                 work_since_poll_ = 0;
@@ -145,6 +146,10 @@ private:
     FASTDESCENT_ALWAYS_INLINE bool batch_loss(T count, T rows_per_epoch) {
         const T loss = loss_and_gradient<Penalty>(sums_.data(), state_.theta, d_, count, plan_.loss, plan_.penalty,
                                                   grad_.data());
+        return add_to_epoch_loss(loss, count, rows_per_epoch);
+    }
+
+    FASTDESCENT_ALWAYS_INLINE bool add_to_epoch_loss(T loss, T count, T rows_per_epoch) {
         state_.epoch_sums[0] = state_.epoch_sums[0] + loss * (count / rows_per_epoch);
         return std::isfinite(loss) || plan_.loss.derivative_clip != T(0);
     }
@@ -153,21 +158,14 @@ private:
     // features paid five loops of d through memory (the row's sums, the gradient, the penalty's
     // gradient, the epoch's gradient sum, the update).  Coefficient j's operations are the general
     // path's in the same order, and none reads another coefficient's, so the bits are the same; the
-    // penalty's value reads w before any of it moves.  False: the loss is not finite (batch_loss).
+    // penalty's value reads w before any of it moves.  False: the loss is not finite (add_to_epoch_loss).
     template <class Batch>
     FASTDESCENT_ALWAYS_INLINE bool one_row_step(Batch rows, T rows_per_epoch) {
-        const std::size_t d = d_;
-        if (Batch::kShuffled && kPrefetchRows < prefetchable(rows, 1))
-            prefetch_row(rows_.X, rows_.y, rows(kPrefetchRows), d);
-        const std::size_t i = rows(0);
-        const T* const x = rows_.X + i * d;
         const T* const w = state_.theta;
-        const T r = (lane_dot(x, w, d) + w[d]) - rows_.y[i];
         T q, term;
-        row_terms<Loss>(r, rows_.sample_weight, i, plan_.loss, q, term);
-        const T loss = PenaltyCode<Penalty>::add_to_loss(term, w, d, plan_.penalty);  // term / 1 is term
-        state_.epoch_sums[0] = state_.epoch_sums[0] + loss * (T(1) / rows_per_epoch);
-        if (!std::isfinite(loss) && plan_.loss.derivative_clip == T(0)) return false;
+        const T* const x = one_row_terms<Loss>(rows_, rows, w, w[d_], plan_.loss, q, term);
+        const T loss = PenaltyCode<Penalty>::add_to_loss(term, w, d_, plan_.penalty);  // term / 1 is term
+        if (!add_to_epoch_loss(loss, T(1), rows_per_epoch)) return false;
         step_along<kGradientInPass>(x, q);
         return true;
     }
