@@ -61,7 +61,8 @@ def problems(draw, max_n=3000, max_d=None, exponents=((-6.0, -3.0, 0.0), (0.0, 3
 def assert_every_lane_tail_matches_the_reference(backend, dtype):
     """Every feature count from 1 to two 64-byte lane groups and past, every whole number of lane
     groups to 9 (the C++ kernels keep up to 8 in registers), batches below, at and beside the
-    row-group sizes, with weights, momentum, SAG, scikit-learn's clipping and signed zeros."""
+    row-group sizes, with weights, momentum, SAG, L1 and elastic net, averaging, scikit-learn's
+    clipping and signed zeros."""
     import fastdescent
 
     lanes = 64 // np.dtype(dtype).itemsize
@@ -69,7 +70,10 @@ def assert_every_lane_tail_matches_the_reference(backend, dtype):
         X, y, w = make_data(d, 53, d, dtype, low_exp=-1.5, high_exp=-0.5, zero_share=0.2)
         weights = np.abs(make_data(d + 1, 53, 1, dtype)[1]) % 3
         for options in ({"batch_size": 1}, {"batch_size": 7, "momentum": 0.5}, {"batch_size": 17},
-                        {"batch_size": 16, "solver": "sag"}, {}):  # fmt: skip
+                        {"batch_size": 16, "solver": "sag"}, {},
+                        # per-sample steps take the one-pass path, with the penalty's norms over w's tail
+                        {"batch_size": 1, "l1": 0.01, "l2": 0.01, "loss": "epsilon_insensitive", "epsilon": 0.05},
+                        {"batch_size": 1, "l1": 0.01, "average": 40, "fit_intercept": False}):  # fmt: skip
             kwargs = dict(lr=0.01, max_iter=2, random_state=1, sample_weight=weights, **options)
             expected = fastdescent.fit_linear(X, y, backend="numpy", **kwargs)
             fit = fastdescent.fit_linear(X, y, backend=backend, **kwargs)

@@ -49,6 +49,25 @@ def test_each_loss_is_scikit_learns_value_and_derivative_to_the_bit(name, epsilo
         assert hyper.scale * q[k] == derivative, (residual, hyper.scale * q[k], derivative)
 
 
+@pytest.mark.parametrize("backend", [b for b in ("cpp", "numba") if b in fastdescent.available_backends()])
+@pytest.mark.parametrize("epsilon", [0.1, 0.0])
+def test_per_sample_steps_take_each_tube_edge_as_the_reference(backend, epsilon):
+    """Each backend's epsilon_insensitive derivative at residuals on, inside and outside the tube's
+    edges, in a per-sample fit: with X zero and a rate of 1e-300 the intercept moves by less than
+    any residual's ulp, so each row's residual is -y exactly (the edge itself), and the intercept's
+    path is -1e-300 times the running sum of the rows' derivatives."""
+    edges = [0.0, -0.0, epsilon, np.nextafter(epsilon, 0), np.nextafter(epsilon, 1), 2 * epsilon, epsilon / 3, 3.5]
+    residuals = np.array(edges + [-v for v in edges])
+    X, y = np.zeros((residuals.size, 2)), -residuals
+    options = dict(loss="epsilon_insensitive", epsilon=epsilon, batch_size=1, lr=1e-300, shuffle=False, max_iter=2)
+    expected = fastdescent.fit_linear(X, y, backend="numpy", **options)
+    fit = fastdescent.fit_linear(X, y, backend=backend, **options)
+    np.testing.assert_array_equal(np.float64(fit.intercept).view(np.uint64),
+                                  np.float64(expected.intercept).view(np.uint64))  # fmt: skip
+    np.testing.assert_array_equal(fit.loss_history.view(np.uint64), expected.loss_history.view(np.uint64))
+    np.testing.assert_array_equal(fit.grad_norm_history.view(np.uint64), expected.grad_norm_history.view(np.uint64))
+
+
 def _sklearn_l1_sgd(X, y, eta, alpha, l1_ratio, epochs):
     """scikit-learn's per-sample step with a constant rate, in rows' order, without its weight scale
     (w <- w - eta (dloss x + alpha (1 - l1_ratio) w), then the cumulative L1 truncation)."""
